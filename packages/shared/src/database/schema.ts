@@ -1,0 +1,187 @@
+// The read model as kysely sees it: one interface per table, combined into `Database`.
+// The closed sets below are the application's copy; migrations keep their own frozen copies, and
+// `schema.test.ts` checks that the CHECK constraints in a migrated database accept exactly these values.
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+export const APP_TYPES = ['jar', 'war', 'python'] as const;
+export type AppType = (typeof APP_TYPES)[number];
+
+export const TASK_TYPES = ['build', 'deploy', 'all'] as const;
+export type TaskType = (typeof TASK_TYPES)[number];
+
+export const STRATEGIES = ['rolling', 'canary', 'blue-green'] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+
+/**
+ * `pending`: no release live yet; `deploying`: a release is rolling out; `running`: the live release is
+ * healthy; `degraded`: the live release is unhealthy; `failed`: nothing live and the last attempt failed;
+ * `deleting` / `deleted`: uninstall in progress / done (the row and its history stay).
+ */
+export const APP_STATUSES = ['pending', 'deploying', 'running', 'degraded', 'failed', 'deleting', 'deleted'] as const;
+export type AppStatus = (typeof APP_STATUSES)[number];
+
+export const RELEASE_STATUSES = [
+  'pending',
+  'building',
+  'built',
+  'deploying',
+  'progressing',
+  'waiting-promotion',
+  'promoting',
+  'succeeded',
+  'failed',
+  'aborted',
+  'rolled-back',
+  'superseded',
+] as const;
+export type ReleaseStatus = (typeof RELEASE_STATUSES)[number];
+
+/** Statuses a release never leaves. `built` is terminal only for a `task_type: build` release. */
+export const TERMINAL_RELEASE_STATUSES = [
+  'succeeded',
+  'failed',
+  'aborted',
+  'rolled-back',
+  'superseded',
+] as const satisfies readonly ReleaseStatus[];
+
+export const OPERATION_KINDS = ['create', 'update', 'rollback', 'promote', 'abort', 'delete'] as const;
+export type OperationKind = (typeof OPERATION_KINDS)[number];
+
+export const OPERATION_STATUSES = ['pending', 'running', 'succeeded', 'failed'] as const;
+export type OperationStatus = (typeof OPERATION_STATUSES)[number];
+
+/** At most one operation per app may be in one of these statuses (enforced by a partial unique index). */
+export const ACTIVE_OPERATION_STATUSES = ['pending', 'running'] as const satisfies readonly OperationStatus[];
+
+/** Constraint names callers match on, e.g. to map a unique violation to a 409. */
+export const CONSTRAINTS = {
+  oneActiveOperationPerApp: 'operations_one_active_per_app',
+  operationCommandId: 'operations_command_id_unique',
+  operationIdempotencyKey: 'operations_idempotency_key_unique',
+  appNamePerCluster: 'apps_cluster_name_unique',
+  clusterName: 'clusters_name_unique',
+  oneDefaultCluster: 'clusters_one_default',
+  releaseVersionPerApp: 'releases_app_version_unique',
+  timelineEventId: 'timeline_event_id_unique',
+} as const;
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+/**
+ * A jsonb column: read back parsed, written as a JSON string (`JSON.stringify(value)`), because `pg`
+ * would send a JS array as a Postgres array literal rather than as JSON.
+ */
+export type Json<T extends JsonValue = JsonValue> = ColumnType<T, string, string>;
+
+/** timestamptz with a `now()` default; `pg` returns a Date. */
+export type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+export type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string | undefined>;
+export type Timestamp = ColumnType<Date, Date | string, Date | string>;
+export type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+
+export interface ClustersTable {
+  id: Generated<string>;
+  name: string;
+  api_server_url: string;
+  /** Ciphertext only; encryption and decryption happen outside the database layer. */
+  kubeconfig_encrypted: Buffer;
+  is_default: Generated<boolean>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+  deleted_at: NullableTimestamp;
+}
+
+export interface AppsTable {
+  id: Generated<string>;
+  /** RFC 1035 label, unique per cluster among apps that are not deleted. */
+  name: string;
+  cluster_id: string;
+  app_type: AppType;
+  strategy: Strategy;
+  current_release_id: string | null;
+  /** Written by the watcher only (it is the one writer of status). */
+  status: ColumnType<AppStatus, AppStatus | undefined, AppStatus>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+  deleted_at: NullableTimestamp;
+}
+
+export interface ReleasesTable {
+  id: Generated<string>;
+  app_id: string;
+  version: number;
+  task_type: TaskType;
+  /** Full snapshot of the desired spec, secret values left out (only their names). */
+  spec: Json<JsonObject>;
+  image_ref: string | null;
+  image_digest: string | null;
+  helm_revision: number | null;
+  strategy: Strategy;
+  /** Written by the watcher only. */
+  status: ColumnType<ReleaseStatus, ReleaseStatus | undefined, ReleaseStatus>;
+  status_reason: string | null;
+  diagnosis: ColumnType<JsonValue | null, string | null | undefined, string | null>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+  finished_at: NullableTimestamp;
+}
+
+export interface OperationsTable {
+  id: Generated<string>;
+  app_id: string;
+  release_id: string | null;
+  kind: OperationKind;
+  /** `finished_at` must be set exactly when the status is `succeeded` or `failed` (CHECK constraint). */
+  status: ColumnType<OperationStatus, OperationStatus | undefined, OperationStatus>;
+  /** The command's CloudEvent id, also its `Nats-Msg-Id`. */
+  command_id: string;
+  idempotency_key: string | null;
+  request_hash: string | null;
+  response: ColumnType<JsonValue | null, string | null | undefined, string | null>;
+  created_at: CreatedAt;
+  finished_at: NullableTimestamp;
+}
+
+export interface TimelineTable {
+  /** bigserial; `pg` returns int8 as a string so no precision is lost. */
+  id: ColumnType<string, never, never>;
+  /** The CloudEvent id: inserting with `onConflict((oc) => oc.column('event_id').doNothing())` makes replays no-ops. */
+  event_id: string;
+  app_id: string;
+  release_id: string | null;
+  type: string;
+  source: string;
+  subject: string | null;
+  occurred_at: Timestamp;
+  recorded_at: CreatedAt;
+  data: ColumnType<JsonValue, string | undefined, string>;
+}
+
+export interface Database {
+  clusters: ClustersTable;
+  apps: AppsTable;
+  releases: ReleasesTable;
+  operations: OperationsTable;
+  timeline: TimelineTable;
+}
+
+export type Cluster = Selectable<ClustersTable>;
+export type NewCluster = Insertable<ClustersTable>;
+export type ClusterUpdate = Updateable<ClustersTable>;
+
+export type App = Selectable<AppsTable>;
+export type NewApp = Insertable<AppsTable>;
+export type AppUpdate = Updateable<AppsTable>;
+
+export type Release = Selectable<ReleasesTable>;
+export type NewRelease = Insertable<ReleasesTable>;
+export type ReleaseUpdate = Updateable<ReleasesTable>;
+
+export type Operation = Selectable<OperationsTable>;
+export type NewOperation = Insertable<OperationsTable>;
+export type OperationUpdate = Updateable<OperationsTable>;
+
+export type TimelineEntry = Selectable<TimelineTable>;
+export type NewTimelineEntry = Insertable<TimelineTable>;
