@@ -1,0 +1,90 @@
+import Type from 'typebox';
+import { setting } from './config.ts';
+
+const positiveMs = () => Type.Integer({ minimum: 1 });
+
+/** Settings every service reads. Each service adds its own (see `services/<name>/src/config.ts`). */
+export const commonSettings = {
+  natsUrl: setting({
+    env: 'APPSERVING_NATS_URL',
+    schema: Type.String({ minLength: 1 }),
+    default: 'nats://127.0.0.1:4222',
+    description: 'NATS server(s) with JetStream, comma-separated.',
+  }),
+  natsCredsFile: setting({
+    env: 'APPSERVING_NATS_CREDS_FILE',
+    schema: Type.String({ minLength: 1 }),
+    default: '',
+    description: 'Path of a NATS credentials (.creds) file, when the server requires one.',
+  }),
+  databaseUrl: setting({
+    env: 'APPSERVING_DATABASE_URL',
+    schema: Type.String({ pattern: '^postgres(ql)?://' }),
+    default: 'postgres://postgres@127.0.0.1:5432/appserving',
+    description: 'Postgres connection URL (postgres://user:password@host:port/database).',
+    secret: true,
+  }),
+  databasePoolMax: setting({
+    env: 'APPSERVING_DATABASE_POOL_MAX',
+    schema: Type.Integer({ minimum: 1, maximum: 200 }),
+    default: 10,
+    description: 'Most Postgres connections one service process opens.',
+  }),
+  httpHost: setting({
+    env: 'APPSERVING_HTTP_HOST',
+    schema: Type.String({ minLength: 1 }),
+    default: '127.0.0.1',
+    description: 'Address the HTTP server (API or health/metrics) listens on.',
+  }),
+  logLevel: setting({
+    env: 'APPSERVING_LOG_LEVEL',
+    schema: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    default: 'info',
+    description: 'Log level.',
+  }),
+  otlpEndpoint: setting({
+    env: 'APPSERVING_OTLP_ENDPOINT',
+    schema: Type.String({ format: 'uri' }),
+    default: '',
+    description: 'OTLP/HTTP endpoint for traces (e.g. http://127.0.0.1:4318). Empty: traces are not exported.',
+  }),
+  shutdownGraceMs: setting({
+    env: 'APPSERVING_SHUTDOWN_GRACE_MS',
+    schema: positiveMs(),
+    default: 20_000,
+    description: 'On SIGTERM, how long in-flight messages may finish before they are returned to the stream.',
+  }),
+  consumerConcurrency: setting({
+    env: 'APPSERVING_CONSUMER_CONCURRENCY',
+    schema: Type.Integer({ minimum: 1, maximum: 1000 }),
+    default: 16,
+    description: 'Messages one consumer handles at once in one process.',
+  }),
+  maxDeliveries: setting({
+    env: 'APPSERVING_MAX_DELIVERIES',
+    schema: Type.Integer({ minimum: 1, maximum: 100 }),
+    default: 8,
+    description: 'Deliveries of a failing message before it goes to the dead-letter stream.',
+  }),
+  retryBaseDelayMs: setting({
+    env: 'APPSERVING_RETRY_BASE_DELAY_MS',
+    schema: positiveMs(),
+    default: 1_000,
+    description: 'First redelivery delay after a retryable failure; doubled each time.',
+  }),
+  retryMaxDelayMs: setting({
+    env: 'APPSERVING_RETRY_MAX_DELAY_MS',
+    schema: positiveMs(),
+    default: 60_000,
+    description: 'Longest redelivery delay.',
+  }),
+  ackWaitMs: setting({
+    env: 'APPSERVING_ACK_WAIT_MS',
+    schema: Type.Integer({ minimum: 1_000 }),
+    default: 30_000,
+    description: 'How long JetStream waits for an ack before redelivering; handlers heartbeat while they work.',
+  }),
+} as const;
+
+/** A TCP port setting's schema. */
+export const portSchema = () => Type.Integer({ minimum: 1, maximum: 65535 });

@@ -1,0 +1,72 @@
+import Type from 'typebox';
+
+/** Closed sets shared by REST, messages and the database. */
+export const appTypes = ['jar', 'war', 'python'] as const;
+export const taskTypes = ['build', 'deploy', 'all'] as const;
+export const strategies = ['rolling', 'canary', 'blue-green'] as const;
+export const resourcePresets = ['small', 'medium', 'large'] as const;
+
+export const AppType = Type.Enum(appTypes);
+export const TaskType = Type.Enum(taskTypes);
+export const Strategy = Type.Enum(strategies);
+
+/** An app name is a DNS label short enough to prefix every object helm creates for it. */
+export const AppName = Type.String({ pattern: '^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$', minLength: 1, maxLength: 40 });
+
+export const ResourceSpecV1 = Type.Union([
+  Type.Enum(resourcePresets),
+  Type.Object(
+    {
+      cpu: Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?m?$', description: 'Kubernetes CPU quantity, e.g. 500m or 2' }),
+      memory: Type.String({ pattern: '^[0-9]+(Ki|Mi|Gi|K|M|G)?$', description: 'Kubernetes memory quantity, e.g. 512Mi' }),
+    },
+    { additionalProperties: false },
+  ),
+]);
+
+/** Identifies the release a command or event is about. */
+export const ReleaseRefV1 = Type.Object(
+  {
+    app_id: Type.String({ format: 'uuid' }),
+    app_name: AppName,
+    release_id: Type.String({ format: 'uuid' }),
+    version: Type.Integer({ minimum: 1 }),
+    cluster_id: Type.String({ format: 'uuid' }),
+  },
+  { additionalProperties: false },
+);
+export type ReleaseRefV1 = Type.Static<typeof ReleaseRefV1>;
+
+/**
+ * The desired spec of a release, as it travels in commands. Secret values never travel on NATS: a spec
+ * names its secrets (`secret_names`); their values are stored encrypted by the platform.
+ */
+export const ReleaseSpecV1 = Type.Object(
+  {
+    app_type: Type.Optional(AppType),
+    artifact_url: Type.Optional(Type.String({ format: 'uri', maxLength: 2048 })),
+    artifact_sha256: Type.Optional(Type.String({ pattern: '^[a-f0-9]{64}$' })),
+    image_url: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+    port: Type.Integer({ minimum: 1, maximum: 65535 }),
+    resource_spec: ResourceSpecV1,
+    profile: Type.Optional(Type.String({ maxLength: 253 })),
+    strategy: Strategy,
+    env: Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), Type.String({ maxLength: 32768 })),
+    config: Type.Record(Type.String({ pattern: '^[-._a-zA-Z0-9]+$' }), Type.String()),
+    secret_names: Type.Array(Type.String({ pattern: '^[-._a-zA-Z0-9]+$' })),
+    volumes: Type.Array(
+      Type.Object(
+        {
+          name: Type.String({ pattern: '^[a-z]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 }),
+          mount_path: Type.String({ pattern: '^/' }),
+          size: Type.String({ pattern: '^[0-9]+(Ki|Mi|Gi|Ti)$' }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    replicas: Type.Integer({ minimum: 0, maximum: 100 }),
+    health_path: Type.Optional(Type.String({ pattern: '^/' })),
+  },
+  { additionalProperties: false },
+);
+export type ReleaseSpecV1 = Type.Static<typeof ReleaseSpecV1>;

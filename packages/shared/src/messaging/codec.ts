@@ -1,0 +1,82 @@
+import type { TSchema } from 'typebox';
+import { Compile, type Validator } from 'typebox/compile';
+import { CloudEventEnvelope, type CloudEvent, type MessageType } from '../contracts/index.ts';
+import { InputError } from '../errors/index.ts';
+
+const validators = new Map<TSchema, Validator>();
+
+function validatorOf(schema: TSchema): Validator {
+  let validator = validators.get(schema);
+  if (!validator) {
+    validator = Compile(schema);
+    validators.set(schema, validator);
+  }
+  return validator;
+}
+
+export interface SchemaProblem {
+  path: string;
+  message: string;
+}
+
+export function schemaProblems(schema: TSchema, value: unknown, limit = 10): SchemaProblem[] {
+  const validator = validatorOf(schema);
+  if (validator.Check(value)) return [];
+  const errors = validator.Errors(value);
+  const specific = errors.filter((e) => e.keyword !== 'anyOf');
+  return (specific.length > 0 ? specific : errors)
+    .slice(0, limit)
+    .map((e) => ({ path: e.instancePath || '/', message: describeError(e) }));
+}
+
+function describeError(e: { message: string; keyword: string; params: unknown }): string {
+  const params = e.params as Record<string, unknown>;
+  if (e.keyword === 'additionalProperties' && Array.isArray(params.additionalProperties)) {
+    return `unknown field(s): ${params.additionalProperties.join(', ')}`;
+  }
+  if (e.keyword === 'required' && Array.isArray(params.requiredProperties)) {
+    return `missing required field(s): ${params.requiredProperties.join(', ')}`;
+  }
+  if (e.keyword === 'enum' && Array.isArray(params.allowedValues)) {
+    return `must be one of ${params.allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+  }
+  return e.message;
+}
+
+/** Encodes a CloudEvent after checking its data against its type's schema (a producer bug fails here). */
+export function encodeCloudEvent(messageType: MessageType, event: CloudEvent): Uint8Array {
+  const problems = schemaProblems(messageType.data, event.data);
+  if (problems.length > 0) {
+    throw new InputError('invalid_data', `data of ${messageType.type} does not match its schema`, { details: { problems } });
+  }
+  return new TextEncoder().encode(JSON.stringify(event));
+}
+
+/**
+ * Decodes and validates a message body against the types a consumer accepts. Every failure is an
+ * InputError: the message can never be handled, so it goes to the dead-letter stream with the reason.
+ */
+export function decodeCloudEvent(body: Uint8Array, accepted: readonly MessageType[]): { event: CloudEvent; messageType: MessageType } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
+  } catch (error) {
+    throw new InputError('malformed_message', 'message body is not UTF-8 JSON', { cause: error });
+  }
+  const envelopeProblems = schemaProblems(CloudEventEnvelope, parsed);
+  if (envelopeProblems.length > 0) {
+    throw new InputError('invalid_envelope', 'message is not a CloudEvents 1.0 JSON envelope', { details: { problems: envelopeProblems } });
+  }
+  const event = parsed as CloudEvent;
+  const messageType = accepted.find((t) => t.type === event.type);
+  if (!messageType) {
+    throw new InputError('unknown_type', `message type ${event.type} is not one this consumer handles`, {
+      details: { accepted: accepted.map((t) => t.type) },
+    });
+  }
+  const dataProblems = schemaProblems(messageType.data, event.data);
+  if (dataProblems.length > 0) {
+    throw new InputError('invalid_data', `data of ${event.type} does not match its schema`, { details: { problems: dataProblems } });
+  }
+  return { event, messageType };
+}

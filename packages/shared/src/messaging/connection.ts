@@ -1,0 +1,64 @@
+import { readFile } from 'node:fs/promises';
+import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from '../logging/index.ts';
+
+export interface NatsSettings {
+  /** Comma-separated server URLs. */
+  servers: string;
+  /** Connection name shown by the server (service and instance). */
+  name: string;
+  credsFile?: string;
+  /** How long start-up keeps trying to reach NATS before giving up. */
+  connectTimeoutMs?: number;
+}
+
+/**
+ * Connects to NATS, retrying at start-up until `connectTimeoutMs`, and reconnecting forever afterwards.
+ * Connection changes are logged so an operator can see an outage and its end.
+ */
+export async function connectNats(settings: NatsSettings, log: Logger): Promise<NatsConnection> {
+  const servers = settings.servers.split(',').map((s) => s.trim()).filter(Boolean);
+  const authenticator = settings.credsFile ? credsAuthenticator(await readFile(settings.credsFile)) : undefined;
+  const deadline = Date.now() + (settings.connectTimeoutMs ?? 30_000);
+  let attempt = 0;
+  for (;;) {
+    attempt += 1;
+    try {
+      const nc = await connect({
+        servers,
+        name: settings.name,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 1_000,
+        pingInterval: 10_000,
+        ...(authenticator ? { authenticator } : {}),
+      });
+      log.info({ server: nc.getServer() }, 'connected to NATS');
+      void watchStatus(nc, log);
+      return nc;
+    } catch (error) {
+      if (Date.now() >= deadline) {
+        throw new Error(`cannot reach NATS at ${servers.join(', ')} after ${attempt} attempts`, { cause: error });
+      }
+      log.warn({ servers, attempt, err: error }, 'NATS not reachable yet; retrying');
+      await new Promise((resolve) => setTimeout(resolve, Math.min(500 * attempt, 3_000)));
+    }
+  }
+}
+
+async function watchStatus(nc: NatsConnection, log: Logger): Promise<void> {
+  for await (const status of nc.status()) {
+    switch (status.type) {
+      case 'disconnect':
+        log.warn({ server: status.server }, 'disconnected from NATS; reconnecting');
+        break;
+      case 'reconnect':
+        log.info({ server: status.server }, 'reconnected to NATS');
+        break;
+      case 'error':
+        log.error({ err: status.error }, 'NATS connection error');
+        break;
+      default:
+        break;
+    }
+  }
+}
