@@ -12,17 +12,24 @@ export function quoteIdentifier(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
-/** The database a connection URL points at (`/appserving` → `appserving`). */
+// pg decodes the path with decodeURI, which leaves %3F and %23 encoded: a database whose name holds `?` or `#`
+// cannot be named in a URL at all.
+const UNREPRESENTABLE_IN_URL = /[?#]/;
+
+/** The database a connection URL points at (`/appserving` → `appserving`), decoded the way pg decodes it. */
 export function databaseNameOf(url: string): string {
-  const name = decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
+  const name = decodeURI(new URL(url).pathname.replace(/^\//, ''));
   if (name.length === 0) throw new Error('the database URL names no database');
   return name;
 }
 
 /** The same server and credentials as `url`, pointing at another database. */
 export function withDatabaseName(url: string, database: string): string {
+  if (UNREPRESENTABLE_IN_URL.test(database)) {
+    throw new Error(`database name ${JSON.stringify(database)} cannot be written in a connection URL`);
+  }
   const parsed = new URL(url);
-  parsed.pathname = `/${encodeURIComponent(database)}`;
+  parsed.pathname = `/${encodeURI(database)}`;
   return parsed.toString();
 }
 

@@ -41,13 +41,18 @@ export function createDatabase(options: DatabaseOptions): DatabaseHandle {
   // clients itself and re-emits on the pool; a checked-out client has no listener while it is lent out,
   // so one that loses its backend between two queries (e.g. inside a transaction) would crash the process.
   // The per-client listener covers that window and stays quiet while the pool's own listener is in place.
+  // Like pg-pool's, it reports a client's first error only: a lost backend is followed by
+  // "Connection terminated unexpectedly" for the same connection.
   const lentOut = new WeakSet<pg.PoolClient>();
   pool.on('error', (error) => options.onPoolError(error));
   pool.on('acquire', (client) => lentOut.add(client));
   pool.on('release', (_error, client) => lentOut.delete(client));
   pool.on('connect', (client) => {
+    let reported = false;
     client.on('error', (error) => {
-      if (lentOut.has(client)) options.onPoolError(error);
+      if (reported || !lentOut.has(client)) return;
+      reported = true;
+      options.onPoolError(error);
     });
   });
 
