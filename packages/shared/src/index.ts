@@ -4,3 +4,4 @@ export * from './errors/index.ts';
 export * from './logging/index.ts';
 export * from './messaging/index.ts';
 export * from './telemetry/index.ts';
+export * from './service/index.ts';

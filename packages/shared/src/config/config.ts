@@ -18,9 +18,7 @@ export interface Setting<S extends TSchema = TSchema> {
 export type Settings = Readonly<Record<string, Setting>>;
 
 export type ConfigOf<S extends Settings> = {
-  readonly [K in keyof S]: S[K] extends { default: unknown }
-    ? Type.Static<S[K]['schema']>
-    : S[K] extends Setting<infer T> ? Type.Static<T> : never;
+  readonly [K in keyof S]: Type.Static<S[K]['schema']>;
 };
 
 export function setting<S extends TSchema>(definition: Setting<S>): Setting<S> {

@@ -47,6 +47,12 @@ export interface ConsumerDefinition {
   /** Durable name, shared by every replica of the service. */
   readonly name: string;
   readonly stream: StreamDefinition;
+  /**
+   * One wildcard (servers before NATS 2.10 allow only one filter per consumer). Messages it matches whose
+   * catalog type the consumer does not handle are acknowledged and skipped.
+   */
+  readonly filterSubject: string;
+  /** The types this consumer handles. */
   readonly messageTypes: readonly MessageType[];
   readonly description: string;
 }
@@ -58,24 +64,28 @@ export const consumers = {
   builder: {
     name: 'builder',
     stream: streams.commands,
+    filterSubject: 'appserving.cmd.>',
     messageTypes: [BuildCommandV1, DeleteCommandV1],
     description: 'Builds images; a delete cancels a running build.',
   },
   deployer: {
     name: 'deployer',
     stream: streams.commands,
+    filterSubject: 'appserving.cmd.>',
     messageTypes: [DeployCommandV1, PromoteCommandV1, AbortCommandV1, DeleteCommandV1],
     description: 'Runs helm and drives Flagger gates.',
   },
   projectionCommands: {
     name: 'watcher-projection-commands',
     stream: streams.commands,
+    filterSubject: 'appserving.cmd.>',
     messageTypes: commandTypes,
     description: 'Records every accepted command in the timeline.',
   },
   projectionEvents: {
     name: 'watcher-projection-events',
     stream: streams.events,
+    filterSubject: 'appserving.evt.>',
     messageTypes: eventTypes,
     description: 'Records every event in the timeline, once by event id.',
   },

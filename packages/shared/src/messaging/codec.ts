@@ -1,6 +1,6 @@
 import type { TSchema } from 'typebox';
 import { Compile, type Validator } from 'typebox/compile';
-import { CloudEventEnvelope, type CloudEvent, type MessageType } from '../contracts/index.ts';
+import { CloudEventEnvelope, messageTypeOf, type CloudEvent, type MessageType } from '../contracts/index.ts';
 import { InputError } from '../errors/index.ts';
 
 const validators = new Map<TSchema, Validator>();
@@ -56,7 +56,10 @@ export function encodeCloudEvent(messageType: MessageType, event: CloudEvent): U
  * Decodes and validates a message body against the types a consumer accepts. Every failure is an
  * InputError: the message can never be handled, so it goes to the dead-letter stream with the reason.
  */
-export function decodeCloudEvent(body: Uint8Array, accepted: readonly MessageType[]): { event: CloudEvent; messageType: MessageType } {
+export function decodeCloudEvent(
+  body: Uint8Array,
+  accepted: readonly MessageType[],
+): { event: CloudEvent; messageType: MessageType } | { skipped: string } {
   let parsed: unknown;
   try {
     parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
@@ -70,7 +73,9 @@ export function decodeCloudEvent(body: Uint8Array, accepted: readonly MessageTyp
   const event = parsed as CloudEvent;
   const messageType = accepted.find((t) => t.type === event.type);
   if (!messageType) {
-    throw new InputError('unknown_type', `message type ${event.type} is not one this consumer handles`, {
+    // Another consumer's business: a type of the catalog that this one does not handle.
+    if (messageTypeOf(event.type)) return { skipped: event.type };
+    throw new InputError('unknown_type', `message type ${event.type} is not in the catalog`, {
       details: { accepted: accepted.map((t) => t.type) },
     });
   }

@@ -97,7 +97,13 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
         // Earlier deliveries never finished (the process died or ack_wait ran out each time).
         throw new InputError('max_deliveries_exceeded', `delivered ${deliveryCount} times without completing`);
       }
-      const { event, messageType } = decodeCloudEvent(msg.data, accepted);
+      const decoded = decodeCloudEvent(msg.data, accepted);
+      if ('skipped' in decoded) {
+        msgLog.trace({ type: decoded.skipped }, 'not handled by this consumer; skipped');
+        msg.ack();
+        return;
+      }
+      const { event, messageType } = decoded;
       const handler = handlers.get(messageType.type);
       if (!handler) throw new InputError('unknown_type', `no handler for ${messageType.type}`);
       const eventLog = msgLog.child({ eventId: event.id, type: event.type });

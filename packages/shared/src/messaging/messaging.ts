@@ -1,6 +1,6 @@
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { streams, type ConsumerDefinition } from '../contracts/index.ts';
+import { consumers, streams, type ConsumerDefinition } from '../contracts/index.ts';
 import type { RetryPolicy } from '../errors/index.ts';
 import type { Logger } from '../logging/index.ts';
 import type { Metrics } from '../telemetry/index.ts';
@@ -19,7 +19,11 @@ export interface Messaging {
   js: JetStreamClient;
   jsm: JetStreamManager;
   publisher: Publisher;
-  /** Ensures every stream, and the consumers this process reads. Idempotent. */
+  /**
+   * Ensures every stream and every durable consumer of the catalog. Idempotent. Every service ensures all of
+   * them, so whichever starts first creates them all and no command is missed by a consumer that did not
+   * exist yet when it was published.
+   */
   ensureTopology(): Promise<void>;
   /** Creates (but does not start) a runner for one of this process's consumers. */
   consumer(definition: ConsumerDefinition, handlers: readonly Handler[]): ConsumerRunner;
@@ -29,7 +33,6 @@ export async function createMessaging(deps: {
   nc: NatsConnection;
   source: string;
   settings: MessagingSettings;
-  consumers: readonly ConsumerDefinition[];
   log: Logger;
   metrics?: Metrics;
 }): Promise<Messaging> {
@@ -43,7 +46,7 @@ export async function createMessaging(deps: {
       const result = await ensureStream(jsm, stream);
       if (result !== 'unchanged') log.info({ stream: stream.name, result }, 'stream ensured');
     }
-    for (const definition of deps.consumers) {
+    for (const definition of Object.values(consumers)) {
       const result = await ensureConsumer(jsm, definition, consumerSettings);
       if (result !== 'unchanged') log.info({ consumer: definition.name, result }, 'consumer ensured');
     }

@@ -59,7 +59,7 @@ export function consumerConfigOf(definition: ConsumerDefinition, settings: Consu
     description: definition.description,
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
-    filter_subjects: unique(definition.messageTypes.map((t) => t.subjectPattern)),
+    filter_subject: definition.filterSubject,
     ack_wait: nanos(settings.ackWaitMs),
     // Redelivery is bounded by the consumer runner, which records the reason in the dead-letter stream
     // before it terminates a message. A server-side limit would drop the message silently instead.
@@ -78,14 +78,14 @@ export async function ensureConsumer(
     const info = await jsm.consumers.info(definition.stream.name, definition.name);
     const current = info.config;
     const same =
-      sameSet(current.filter_subjects ?? (current.filter_subject ? [current.filter_subject] : []), wanted.filter_subjects ?? []) &&
+      current.filter_subject === wanted.filter_subject &&
       current.ack_wait === wanted.ack_wait &&
       current.max_ack_pending === wanted.max_ack_pending &&
       current.description === wanted.description;
     if (same) return 'unchanged';
     await jsm.consumers.update(definition.stream.name, definition.name, {
       description: wanted.description,
-      filter_subjects: wanted.filter_subjects,
+      filter_subject: wanted.filter_subject,
       ack_wait: wanted.ack_wait,
       max_ack_pending: wanted.max_ack_pending,
     });
@@ -99,10 +99,6 @@ export async function ensureConsumer(
 
 export function isApiError(error: unknown, code: number): boolean {
   return error instanceof JetStreamApiError && error.code === code;
-}
-
-function unique(values: readonly string[]): string[] {
-  return [...new Set(values)];
 }
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {

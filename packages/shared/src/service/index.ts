@@ -1,0 +1,4 @@
+export * from './ops-routes.ts';
+export * from './runtime.ts';
+export * from './process.ts';
+export * from './bootstrap.ts';

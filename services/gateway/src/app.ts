@@ -1,0 +1,30 @@
+import { httpErrorBodyOf, httpStatusOf, registerOpsRoutes, type ReadinessCheck } from '@appserving/shared';
+import type { FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+
+export interface GatewayDeps {
+  registry: Registry;
+  checks: readonly ReadinessCheck[];
+  isShuttingDown: () => boolean;
+}
+
+/**
+ * The gateway as a plain fastify plugin: routes and the one error handler. `service.ts` owns listening and
+ * closing; tests drive this with `inject()`.
+ */
+export async function gatewayApp(app: FastifyInstance, deps: GatewayDeps): Promise<void> {
+  app.setErrorHandler((error, request, reply) => {
+    // fastify's own 4xx (bad JSON, body too large, schema validation) pass through with their code.
+    const fastifyStatus = (error as { statusCode?: number }).statusCode;
+    if (fastifyStatus !== undefined && fastifyStatus >= 400 && fastifyStatus < 500) {
+      return reply.code(fastifyStatus).send({ error: { code: (error as { code?: string }).code ?? 'bad_request', message: error.message } });
+    }
+    const status = httpStatusOf(error);
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    return reply.code(status).send(httpErrorBodyOf(error));
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: { code: 'route_not_found', message: `no route ${request.method} ${request.url}` } }),
+  );
+  registerOpsRoutes(app, deps);
+}
