@@ -1,0 +1,334 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as components from './components.ts';
+import type { ClusterLayout } from './components.ts';
+import { goModuleDir } from './go-modules.ts';
+import { probe, probeOk } from './http-probe.ts';
+import { KWOK_CRD_NAMES, kwokCrdFiles, NODE_NAME, nodeManifest, writeKwokConfig } from './kwok.ts';
+import { withLock } from './lock.ts';
+import { ensurePki } from './pki.ts';
+import { clusterPorts, portBaseFromEnv } from './ports.ts';
+import { ensureBinaries, ensureDebianPackages } from './prerequisites.ts';
+import { isOurProcess, liveGroupMembers, rssKiB, startProcess, stopProcessGroup, waitFor } from './processes.ts';
+import type { StartedProcess } from './processes.ts';
+import { binaryPaths, cacheRoot, readVersions } from './versions.ts';
+import type { Versions } from './versions.ts';
+
+/** What a user of the cluster needs: all addresses are on 127.0.0.1. */
+const CRD_NAMES = ['canaries.flagger.app', 'metrictemplates.flagger.app', 'alertproviders.flagger.app', ...KWOK_CRD_NAMES];
+
+export interface ClusterInfo {
+  readonly kubeconfigPath: string;
+  readonly apiserverUrl: string;
+  /** OCI registry base URL, e.g. http://127.0.0.1:26408 (plain HTTP). */
+  readonly registryUrl: string;
+  /** host:port of the registry, for image references (`127.0.0.1:26408/app:tag`). */
+  readonly registryHost: string;
+  readonly prometheusUrl: string;
+  /** State directory of this cluster: logs/, pod-logs/, data/, kubeconfig.yaml. */
+  readonly clusterDir: string;
+  readonly podLogDir: string;
+  readonly kubectlBinary: string;
+  readonly helmBinary: string;
+  readonly nodeName: string;
+  readonly versions: Versions;
+}
+
+export interface Cluster extends ClusterInfo {
+  /** Releases this caller's use; the last user of a non-persistent cluster stops it. */
+  stop(): Promise<void>;
+}
+
+export interface StartClusterOptions {
+  /** First of the cluster's 127.0.0.1 ports (default APPSERVING_CLUSTER_PORT_BASE or 26400). */
+  readonly portBase?: number;
+  /** Keep running after every user released it (`pnpm cluster:up`); stopped only by `stopCluster`. */
+  readonly persistent?: boolean;
+  /** Progress lines for people; default: stderr. */
+  readonly log?: (line: string) => void;
+}
+
+interface ClusterState {
+  readonly info: ClusterInfo;
+  processes: StartedProcess[];
+  /** pids of the processes using the cluster (one entry per use, e.g. per vitest project). */
+  owners: number[];
+  persistent: boolean;
+  startedAt: string;
+  startSeconds?: number;
+}
+
+function stateDir(portBase: number): string {
+  return join(cacheRoot(), 'cluster', `run-${portBase}`);
+}
+
+function readState(dir: string): ClusterState | undefined {
+  const file = join(dir, 'state.json');
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as ClusterState;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeState(dir: string, state: ClusterState): void {
+  writeFileSync(join(dir, 'state.json.tmp'), JSON.stringify(state, null, 2));
+  // rename is atomic: readers never see half a file
+  renameSync(join(dir, 'state.json.tmp'), join(dir, 'state.json'));
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function healthy(state: ClusterState, dir: string): Promise<boolean> {
+  if (!state.processes.every((p) => isOurProcess(p.pid, p.binary))) return false;
+  try {
+    const pki = ensurePki(join(dir, 'pki'));
+    return await probeOk(`${state.info.apiserverUrl}/readyz`, { ca: readFileSync(pki.caCert, 'utf8'), token: pki.adminToken });
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Processes of this cluster that no state file remembers (a run that crashed while starting): any process running
+ * one of our binaries with an argument inside this cluster's state directory.
+ */
+function leftoverProcesses(dir: string, binaries: readonly string[]): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (binaries.includes(argv[0] ?? '') && argv.some((a) => a.includes(dir))) found.push(Number(entry));
+    } catch {
+      // exited
+    }
+  }
+  return found;
+}
+
+async function stopAll(state: ClusterState | undefined, dir: string, binaries: readonly string[], log: (l: string) => void): Promise<void> {
+  const known = state ? state.processes : [];
+  for (const p of known) {
+    if (isOurProcess(p.pid, p.binary)) log(`stopping ${p.name} (pid ${p.pid})`);
+  }
+  // Clients first, then the apiserver, then etcd: an apiserver whose etcd is gone takes long to shut down.
+  const last = ['kube-apiserver', 'etcd'];
+  await Promise.all(known.filter((p) => !last.includes(p.name)).map((p) => stopProcessGroup(p.pid)));
+  for (const name of last) {
+    await Promise.all(known.filter((p) => p.name === name).map((p) => stopProcessGroup(p.pid)));
+  }
+  for (const pid of leftoverProcesses(dir, binaries)) {
+    log(`stopping leftover process ${pid} of an earlier run`);
+    await stopProcessGroup(pid);
+    if (pidAlive(pid)) {
+      process.kill(pid, 'SIGKILL');
+    }
+  }
+  const survivors = [...known.flatMap((p) => liveGroupMembers(p.pid)), ...leftoverProcesses(dir, binaries)];
+  if (survivors.length > 0) throw new Error(`cluster processes still running after stop: ${survivors.join(', ')}`);
+  rmSync(join(dir, 'state.json'), { force: true });
+  rmSync(join(dir, 'data'), { recursive: true, force: true });
+}
+
+function allBinaries(l: Pick<ClusterLayout, 'bins'>): string[] {
+  return [...Object.values(l.bins), '/usr/bin/prometheus', '/usr/bin/docker-registry'];
+}
+
+/**
+ * Starts the local cluster, or joins the one already running on the same ports (another vitest project of this run,
+ * or a `pnpm cluster:up`). A cluster left by a crashed run (dead owners, dead or unhealthy processes) is stopped
+ * and replaced.
+ */
+export async function startCluster(opts: StartClusterOptions = {}): Promise<Cluster> {
+  const log = opts.log ?? ((line: string) => process.stderr.write(`[cluster] ${line}\n`));
+  const portBase = opts.portBase ?? portBaseFromEnv();
+  const dir = stateDir(portBase);
+  mkdirSync(dir, { recursive: true });
+  const versions = readVersions();
+  const bins = binaryPaths(versions);
+
+  const info = await withLock(join(dir, 'lock'), async () => {
+    const existing = readState(dir);
+    if (existing) {
+      existing.owners = existing.owners.filter(pidAlive);
+      if ((existing.persistent || existing.owners.length > 0) && (await healthy(existing, dir))) {
+        if (!opts.persistent) existing.owners.push(process.pid);
+        existing.persistent ||= opts.persistent === true;
+        writeState(dir, existing);
+        log(`using the cluster already running at ${existing.info.apiserverUrl}`);
+        return existing.info;
+      }
+      log('found a stale cluster of an earlier run; stopping it');
+    }
+    await stopAll(existing, dir, allBinaries({ bins }), log);
+    return await launch(dir, portBase, versions, opts, log);
+  });
+  return { ...info, stop: () => releaseCluster(dir, log) };
+}
+
+async function releaseCluster(dir: string, log: (l: string) => void): Promise<void> {
+  await withLock(join(dir, 'lock'), async () => {
+    const state = readState(dir);
+    if (!state) return;
+    const mine = state.owners.indexOf(process.pid);
+    if (mine >= 0) state.owners.splice(mine, 1);
+    state.owners = state.owners.filter(pidAlive);
+    if (state.owners.length > 0 || state.persistent) {
+      writeState(dir, state);
+      return;
+    }
+    await stopAll(state, dir, allBinaries({ bins: binaryPaths(state.info.versions) }), log);
+    log('cluster stopped');
+  });
+}
+
+/** Stops the cluster on these ports whoever started it (`pnpm cluster:down`). */
+export async function stopCluster(opts: { portBase?: number; log?: (line: string) => void } = {}): Promise<boolean> {
+  const log = opts.log ?? ((line: string) => process.stderr.write(`[cluster] ${line}\n`));
+  const dir = stateDir(opts.portBase ?? portBaseFromEnv());
+  if (!existsSync(dir)) return false;
+  return withLock(join(dir, 'lock'), async () => {
+    const state = readState(dir);
+    const bins = binaryPaths(state?.info.versions ?? readVersions());
+    await stopAll(state, dir, allBinaries({ bins }), log);
+    return state !== undefined;
+  });
+}
+
+export interface ClusterStatus {
+  readonly running: boolean;
+  readonly info?: ClusterInfo;
+  readonly owners: number[];
+  readonly persistent: boolean;
+  readonly startSeconds?: number;
+  /** Resident memory of each component process, KiB. */
+  readonly rssKiB: Record<string, number>;
+}
+
+export async function clusterStatus(portBase = portBaseFromEnv()): Promise<ClusterStatus> {
+  const dir = stateDir(portBase);
+  const state = readState(dir);
+  if (!state) return { running: false, owners: [], persistent: false, rssKiB: {} };
+  const rss = Object.fromEntries(state.processes.map((p) => [p.name, rssKiB(p.pid)]));
+  return {
+    running: await healthy(state, dir),
+    info: state.info,
+    owners: state.owners.filter(pidAlive),
+    persistent: state.persistent,
+    startSeconds: state.startSeconds,
+    rssKiB: rss,
+  };
+}
+
+async function launch(dir: string, portBase: number, versions: Versions, opts: StartClusterOptions, log: (l: string) => void): Promise<ClusterInfo> {
+  const t0 = Date.now();
+  const since = () => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
+  ensureDebianPackages(versions, log);
+  await ensureBinaries(versions, log);
+
+  const paths = components.layoutPaths(dir);
+  for (const d of [paths.dataDir, paths.logDir, paths.podLogDir]) {
+    rmSync(d, { recursive: true, force: true });
+    mkdirSync(d, { recursive: true });
+  }
+  const l: ClusterLayout = { ...paths, ports: clusterPorts(portBase), pki: ensurePki(join(dir, 'pki')), bins: binaryPaths(versions) };
+  const ca = readFileSync(l.pki.caCert, 'utf8');
+  components.writeKubeconfig(l, ca);
+  writeKwokConfig(l.kwokConfigPath, versions.KWOK_VERSION);
+  const crdFiles = [
+    join(goModuleDir('github.com/fluxcd/flagger', versions.FLAGGER_VERSION), 'artifacts', 'flagger', 'crd.yaml'),
+    ...kwokCrdFiles(versions.KWOK_VERSION),
+  ];
+
+  const info: ClusterInfo = {
+    kubeconfigPath: l.kubeconfigPath,
+    apiserverUrl: components.apiserverUrl(l),
+    registryUrl: `http://127.0.0.1:${l.ports.registry}`,
+    registryHost: `127.0.0.1:${l.ports.registry}`,
+    prometheusUrl: `http://127.0.0.1:${l.ports.prometheus}`,
+    clusterDir: dir,
+    podLogDir: l.podLogDir,
+    kubectlBinary: l.bins.kubectl,
+    helmBinary: l.bins.helm,
+    nodeName: NODE_NAME,
+    versions,
+  };
+  const state: ClusterState = {
+    info,
+    processes: [],
+    owners: opts.persistent ? [] : [process.pid],
+    persistent: opts.persistent === true,
+    startedAt: new Date().toISOString(),
+  };
+  // Every process is recorded the moment it exists, so a crash while starting leaves nothing unaccounted for.
+  const start = (o: Parameters<typeof startProcess>[0]) => {
+    const p = startProcess(o);
+    state.processes.push(p);
+    writeState(dir, state);
+    return p;
+  };
+  const api = (path: string) => probe(`${info.apiserverUrl}${path}`, { ca, token: l.pki.adminToken });
+  const kubectl = (...args: string[]) =>
+    execFileSync(l.bins.kubectl, [`--kubeconfig=${l.kubeconfigPath}`, ...args], { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+
+  try {
+    const etcd = start(components.etcd(l));
+    const prom = start(components.prometheus(l));
+    const reg = start(components.registry(l));
+    await waitFor('etcd', async () => (await probe(`http://127.0.0.1:${l.ports.etcdClient}/health`)).body.includes('"true"'), { timeoutMs: 30_000, process: etcd });
+    log(`etcd ready (${since()})`);
+
+    const apiserver = start(components.kubeApiserver(l));
+    await waitFor('kube-apiserver', async () => (await api('/readyz')).status === 200, { timeoutMs: 90_000, process: apiserver, intervalMs: 250 });
+    log(`kube-apiserver ready at ${info.apiserverUrl} (${since()})`);
+
+    const kcm = start(components.kubeControllerManager(l));
+    const scheduler = start(components.kubeScheduler(l));
+    // CRDs (kwok's Logs/ClusterLogs, Flagger's) come from the Go module cache; both controllers need them at start.
+    kubectl('apply', '--server-side', ...crdFiles.flatMap((f) => ['-f', f]));
+    kubectl('wait', '--for=condition=Established', '--timeout=60s', ...CRD_NAMES.map((n) => `crd/${n}`));
+    const kwok = start(components.kwok(l));
+    const nodeFile = join(dir, 'node.yaml');
+    writeFileSync(nodeFile, JSON.stringify(nodeManifest()));
+    kubectl('apply', '-f', nodeFile);
+    const flagger = start(components.flagger(l));
+
+    await Promise.all([
+      waitFor('prometheus', () => probeOk(`${info.prometheusUrl}/-/ready`), { timeoutMs: 60_000, process: prom }),
+      waitFor('registry', () => probeOk(`${info.registryUrl}/v2/`), { timeoutMs: 30_000, process: reg }),
+      waitFor('kube-scheduler', () => probeOk(`https://127.0.0.1:${l.ports.scheduler}/healthz`), { timeoutMs: 60_000, process: scheduler }),
+      waitFor(
+        'kube-controller-manager (default ServiceAccount)',
+        async () => (await api('/api/v1/namespaces/default/serviceaccounts/default')).status === 200,
+        { timeoutMs: 90_000, process: kcm },
+      ),
+      waitFor(
+        `kwok (node ${NODE_NAME} Ready)`,
+        async () => {
+          const node = JSON.parse((await api(`/api/v1/nodes/${NODE_NAME}`)).body) as { status?: { conditions?: { type: string; status: string }[] } };
+          return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+        },
+        { timeoutMs: 60_000, process: kwok },
+      ),
+      waitFor('flagger', () => probeOk(`http://127.0.0.1:${l.ports.flagger}/healthz`), { timeoutMs: 60_000, process: flagger }),
+    ]);
+    state.startSeconds = (Date.now() - t0) / 1000;
+    writeState(dir, state);
+    log(`cluster ready in ${since()}: kubeconfig ${info.kubeconfigPath}`);
+    return info;
+  } catch (err) {
+    log(`start failed: ${err instanceof Error ? err.message : String(err)}`);
+    await stopAll(state, dir, allBinaries(l), log).catch(() => {});
+    throw err;
+  }
+}

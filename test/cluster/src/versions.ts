@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+/** Root of the `@appserving/test-cluster` package. */
+export const packageDir = join(import.meta.dirname, '..');
+
+/** The pinned versions, read from `versions.env` (the one place where they are written). */
+export interface Versions {
+  readonly K8S_VERSION: string;
+  readonly ETCD_VERSION: string;
+  readonly KWOK_VERSION: string;
+  readonly FLAGGER_VERSION: string;
+  readonly HELM_VERSION: string;
+  readonly GO_MIN_VERSION: string;
+  readonly DEBIAN_PROMETHEUS_PACKAGE: string;
+  readonly DEBIAN_REGISTRY_PACKAGE: string;
+}
+
+const required: readonly (keyof Versions)[] = [
+  'K8S_VERSION', 'ETCD_VERSION', 'KWOK_VERSION', 'FLAGGER_VERSION', 'HELM_VERSION', 'GO_MIN_VERSION',
+  'DEBIAN_PROMETHEUS_PACKAGE', 'DEBIAN_REGISTRY_PACKAGE',
+];
+
+export function readVersions(file = join(packageDir, 'versions.env')): Versions {
+  const values = new Map<string, string>();
+  for (const raw of readFileSync(file, 'utf8').split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const eq = line.indexOf('=');
+    if (eq > 0) values.set(line.slice(0, eq), line.slice(eq + 1));
+  }
+  const missing = required.filter((key) => !values.get(key));
+  if (missing.length > 0) throw new Error(`${file}: missing ${missing.join(', ')}`);
+  return Object.fromEntries(required.map((key) => [key, values.get(key)])) as unknown as Versions;
+}
+
+/** `${APPSERVING_CACHE:-$HOME/.cache/appserving}`, shared with the workspace toolchain. */
+export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
+  return env.APPSERVING_CACHE || join(homedir(), '.cache', 'appserving');
+}
+
+/** Where scripts/build.sh puts each component's binaries (one directory per component and version). */
+export interface BinaryPaths {
+  readonly etcd: string;
+  readonly kubeApiserver: string;
+  readonly kubeControllerManager: string;
+  readonly kubeScheduler: string;
+  readonly kubectl: string;
+  readonly kwok: string;
+  readonly flagger: string;
+  readonly helm: string;
+}
+
+export function flaggerCacheKey(v: Versions): string {
+  // The flagger build carries one build-time change (its HTTP listener bound to 127.0.0.1), see scripts/build.sh.
+  return `flagger-${v.FLAGGER_VERSION}-loopback`;
+}
+
+export function binaryPaths(v: Versions, cache = cacheRoot()): BinaryPaths {
+  const dir = (key: string) => join(cache, 'cluster', key, 'bin');
+  const k8s = dir(`k8s-${v.K8S_VERSION}`);
+  return {
+    etcd: join(dir(`etcd-${v.ETCD_VERSION}`), 'etcd'),
+    kubeApiserver: join(k8s, 'kube-apiserver'),
+    kubeControllerManager: join(k8s, 'kube-controller-manager'),
+    kubeScheduler: join(k8s, 'kube-scheduler'),
+    kubectl: join(k8s, 'kubectl'),
+    kwok: join(dir(`kwok-${v.KWOK_VERSION}`), 'kwok'),
+    flagger: join(dir(flaggerCacheKey(v)), 'flagger'),
+    helm: join(dir(`helm-${v.HELM_VERSION}`), 'helm'),
+  };
+}

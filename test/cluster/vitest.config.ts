@@ -1,0 +1,16 @@
+import { defineConfig } from 'vitest/config';
+
+// Tests against the real local cluster. The global setup starts it once for the whole run (a cold machine first
+// builds the binaries, which can take many minutes: hence the generous hook timeout).
+export default defineConfig({
+  test: {
+    name: 'cluster',
+    include: ['tests/**/*.test.ts'],
+    globalSetup: ['./src/global-setup.ts'],
+    hookTimeout: 60 * 60_000,
+    testTimeout: 120_000,
+    // The tests share one cluster and are independent (one namespace each); a few files run in parallel.
+    fileParallelism: true,
+    maxWorkers: 3,
+  },
+});
