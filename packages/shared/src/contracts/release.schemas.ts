@@ -7,8 +7,11 @@ export const strategies = ['rolling', 'canary', 'blue-green'] as const;
 export const resourcePresets = ['small', 'medium', 'large'] as const;
 
 export const AppType = Type.Enum(appTypes);
+export type AppType = Type.Static<typeof AppType>;
 export const TaskType = Type.Enum(taskTypes);
+export type TaskType = Type.Static<typeof TaskType>;
 export const Strategy = Type.Enum(strategies);
+export type Strategy = Type.Static<typeof Strategy>;
 
 /** An app name is a DNS label short enough to prefix every object helm creates for it. */
 export const AppName = Type.String({ pattern: '^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$', minLength: 1, maxLength: 40 });

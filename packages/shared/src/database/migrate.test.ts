@@ -1,3 +1,4 @@
+import { appTypes, releaseStatuses, strategies, taskTypes } from '../contracts/index.ts';
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import { NO_MIGRATIONS } from 'kysely/migration';
@@ -10,13 +11,9 @@ import type { MigrationLogger } from './migrate.ts';
 import * as initial from './migrations/0001-initial.ts';
 import {
   APP_STATUSES,
-  APP_TYPES,
   CONSTRAINTS,
   OPERATION_KINDS,
   OPERATION_STATUSES,
-  RELEASE_STATUSES,
-  STRATEGIES,
-  TASK_TYPES,
 } from './schema.ts';
 import { openTestDatabase, waitFor } from './test-support.ts';
 import type { TestDatabase } from './test-support.ts';
@@ -205,12 +202,12 @@ describe('migrateToLatest', () => {
       expect(def, constraint).toBeDefined();
       return [...(def ?? '').matchAll(/'([^']*)'::text/g)].map((match) => match[1]);
     };
-    expect(valuesOf('apps_app_type_check')).toEqual([...APP_TYPES]);
-    expect(valuesOf('apps_strategy_check')).toEqual([...STRATEGIES]);
+    expect(valuesOf('apps_app_type_check')).toEqual([...appTypes]);
+    expect(valuesOf('apps_strategy_check')).toEqual([...strategies]);
     expect(valuesOf('apps_status_check')).toEqual([...APP_STATUSES]);
-    expect(valuesOf('releases_task_type_check')).toEqual([...TASK_TYPES]);
-    expect(valuesOf('releases_strategy_check')).toEqual([...STRATEGIES]);
-    expect(valuesOf('releases_status_check')).toEqual([...RELEASE_STATUSES]);
+    expect(valuesOf('releases_task_type_check')).toEqual([...taskTypes]);
+    expect(valuesOf('releases_strategy_check')).toEqual([...strategies]);
+    expect(valuesOf('releases_status_check')).toEqual([...releaseStatuses]);
     expect(valuesOf('operations_kind_check')).toEqual([...OPERATION_KINDS]);
     expect(valuesOf('operations_status_check')).toEqual([...OPERATION_STATUSES]);
   });

@@ -1,16 +1,9 @@
 // The read model as kysely sees it: one interface per table, combined into `Database`.
-// The closed sets below are the application's copy; migrations keep their own frozen copies, and
+// The closed sets of the domain (app types, strategies, release statuses) are the contracts' own; the ones
+// below are the database's. Both are the application's copy; migrations keep their own frozen copies, and
 // `schema.test.ts` checks that the CHECK constraints in a migrated database accept exactly these values.
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
-
-export const APP_TYPES = ['jar', 'war', 'python'] as const;
-export type AppType = (typeof APP_TYPES)[number];
-
-export const TASK_TYPES = ['build', 'deploy', 'all'] as const;
-export type TaskType = (typeof TASK_TYPES)[number];
-
-export const STRATEGIES = ['rolling', 'canary', 'blue-green'] as const;
-export type Strategy = (typeof STRATEGIES)[number];
+import type { AppType, ReleaseStatus, Strategy, TaskType } from '../contracts/index.ts';
 
 /**
  * `pending`: no release live yet; `deploying`: a release is rolling out; `running`: the live release is
@@ -19,31 +12,6 @@ export type Strategy = (typeof STRATEGIES)[number];
  */
 export const APP_STATUSES = ['pending', 'deploying', 'running', 'degraded', 'failed', 'deleting', 'deleted'] as const;
 export type AppStatus = (typeof APP_STATUSES)[number];
-
-export const RELEASE_STATUSES = [
-  'pending',
-  'building',
-  'built',
-  'deploying',
-  'progressing',
-  'waiting-promotion',
-  'promoting',
-  'succeeded',
-  'failed',
-  'aborted',
-  'rolled-back',
-  'superseded',
-] as const;
-export type ReleaseStatus = (typeof RELEASE_STATUSES)[number];
-
-/** Statuses a release never leaves. `built` is terminal only for a `task_type: build` release. */
-export const TERMINAL_RELEASE_STATUSES = [
-  'succeeded',
-  'failed',
-  'aborted',
-  'rolled-back',
-  'superseded',
-] as const satisfies readonly ReleaseStatus[];
 
 export const OPERATION_KINDS = ['create', 'update', 'rollback', 'promote', 'abort', 'delete'] as const;
 export type OperationKind = (typeof OPERATION_KINDS)[number];

@@ -169,13 +169,9 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
         const batch = await consumer.fetch({ max_messages: free, expires: options.fetchExpiresMs ?? 2_000 });
         healthy = true;
         failures = 0;
-        for await (const msg of batch) {
-          if (stopping) {
-            msg.nak(); // fetched during shutdown: hand straight back
-            continue;
-          }
-          dispatch(msg);
-        }
+        // Messages that arrive while stopping are handled like any other: they are ours already, and handing
+        // them back now would only bounce them into this same open pull, raising their delivery count.
+        for await (const msg of batch) dispatch(msg);
       } catch (error) {
         if (stopping) break;
         healthy = false;
@@ -203,9 +199,14 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
     async stop(graceMs) {
       stopping = true;
       release();
-      const deadline = sleep(graceMs).then(() => 'timeout' as const);
-      await Promise.race([loop ?? Promise.resolve(), deadline]);
-      const finished = await Promise.race([Promise.all([...inFlight].map((e) => e.done)).then(() => 'done' as const), deadline]);
+      const started = Date.now();
+      // The open pull ends on its own within fetchExpiresMs; until it has, a message handed back could be
+      // redelivered straight into it. So wait for the pull loop first, then for handlers, then hand back.
+      const fetchExpiresMs = options.fetchExpiresMs ?? 2_000;
+      await Promise.race([loop ?? Promise.resolve(), sleep(Math.max(graceMs, fetchExpiresMs + 1_000))]);
+      const remaining = Math.max(0, graceMs - (Date.now() - started));
+      const allDone = Promise.all([...inFlight].map((e) => e.done)).then(() => 'done' as const);
+      const finished = await Promise.race([allDone, sleep(remaining).then(() => 'timeout' as const)]);
       if (finished === 'timeout' && inFlight.size > 0) {
         log.warn({ returned: inFlight.size }, 'grace period over; returning unfinished messages to the stream');
         for (const entry of inFlight) {
@@ -214,7 +215,7 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
           entry.msg.nak();
         }
       }
-      log.info('consumer stopped');
+      log.info({ tookMs: Date.now() - started }, 'consumer stopped');
     },
     isHealthy: () => healthy && !stopping,
   };
