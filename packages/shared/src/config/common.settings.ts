@@ -17,6 +17,12 @@ export const commonSettings = {
     default: '',
     description: 'Path of a NATS credentials (.creds) file, when the server requires one.',
   }),
+  natsConnectTimeoutMs: setting({
+    env: 'APPSERVING_NATS_CONNECT_TIMEOUT_MS',
+    schema: Type.Integer({ minimum: 100 }),
+    default: 30_000,
+    description: 'At start-up, how long to keep trying to reach NATS before exiting with an error.',
+  }),
   databaseUrl: setting({
     env: 'APPSERVING_DATABASE_URL',
     schema: Type.String({ pattern: '^postgres(ql)?://' }),

@@ -46,7 +46,12 @@ export async function createRuntime(options: RuntimeOptions): Promise<OwnedRunti
   const nc =
     options.shared?.nc ??
     (await connectNats(
-      { servers: config.natsUrl, name: `appserving-${options.service}@${hostname()}`, ...(config.natsCredsFile ? { credsFile: config.natsCredsFile } : {}) },
+      {
+        servers: config.natsUrl,
+        name: `appserving-${options.service}@${hostname()}`,
+        connectTimeoutMs: config.natsConnectTimeoutMs,
+        ...(config.natsCredsFile ? { credsFile: config.natsCredsFile } : {}),
+      },
       log,
     ));
   let database = options.shared?.database;
