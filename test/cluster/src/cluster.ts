@@ -9,6 +9,7 @@ import { KWOK_CRD_NAMES, kwokCrdFiles, NODE_NAME, nodeManifest, writeKwokConfig 
 import { withLock } from './lock.ts';
 import { ensurePki } from './pki.ts';
 import { clusterPorts, portBaseFromEnv } from './ports.ts';
+import type { ClusterPorts } from './ports.ts';
 import { ensureBinaries, ensureDebianPackages } from './prerequisites.ts';
 import { isOurProcess, liveGroupMembers, rssKiB, startProcess, stopProcessGroup, waitFor } from './processes.ts';
 import type { StartedProcess } from './processes.ts';
@@ -32,6 +33,8 @@ export interface ClusterInfo {
   readonly kubectlBinary: string;
   readonly helmBinary: string;
   readonly nodeName: string;
+  /** Every 127.0.0.1 port of the cluster (apiserver, kwok's kubelet server, Flagger, ...). */
+  readonly ports: ClusterPorts;
   readonly versions: Versions;
 }
 
@@ -261,6 +264,7 @@ async function launch(dir: string, portBase: number, versions: Versions, opts: S
     kubectlBinary: l.bins.kubectl,
     helmBinary: l.bins.helm,
     nodeName: NODE_NAME,
+    ports: l.ports,
     versions,
   };
   const state: ClusterState = {
