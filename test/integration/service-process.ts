@@ -42,7 +42,7 @@ export async function waitUntil<T>(probe: () => T | Promise<T>, what: string, ti
   for (;;) {
     try {
       const value = await probe();
-      if (value) return value as NonNullable<T>;
+      if (value) return value;
     } catch (error) {
       lastError = error;
     }

@@ -51,7 +51,7 @@ describe.each([
 describe('the all-in-one platform process', () => {
   it('runs the four services in one process, each answering on its own port', async () => {
     const ports = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-    const [gateway, builder, deployer, watcher] = ports as [number, number, number, number];
+    const [gateway, builder, deployer, watcher] = ports;
     const proc = spawnService('packages/platform/src/main.ts', {
       ...baseEnv(),
       APPSERVING_GATEWAY_PORT: String(gateway),

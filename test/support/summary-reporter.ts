@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import type { Reporter, TestModule } from 'vitest/node';
 
 /**
@@ -21,6 +22,10 @@ export default class SummaryReporter implements Reporter {
       if (module.state() === 'failed' && (counted === 0 || module.errors().length > 0)) failed += 1;
     }
     failed += unhandledErrors.length;
-    process.stdout.write(`\n${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}\n`);
+    const line = `${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`;
+    // scripts/test.sh adds lint and typecheck to these counts and prints the one closing line itself.
+    const file = process.env.APPSERVING_TEST_SUMMARY_FILE;
+    if (file) writeFileSync(file, `${passed} ${failed} ${skipped}\n`);
+    else process.stdout.write(`\n${line}\n`);
   }
 }

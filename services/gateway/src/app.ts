@@ -15,9 +15,9 @@ export interface GatewayDeps {
 export async function gatewayApp(app: FastifyInstance, deps: GatewayDeps): Promise<void> {
   app.setErrorHandler((error, request, reply) => {
     // fastify's own 4xx (bad JSON, body too large, schema validation) pass through with their code.
-    const fastifyStatus = (error as { statusCode?: number }).statusCode;
-    if (fastifyStatus !== undefined && fastifyStatus >= 400 && fastifyStatus < 500) {
-      return reply.code(fastifyStatus).send({ error: { code: (error as { code?: string }).code ?? 'bad_request', message: error.message } });
+    const { statusCode, code, message } = error as { statusCode?: number; code?: string; message?: string };
+    if (statusCode !== undefined && statusCode >= 400 && statusCode < 500) {
+      return reply.code(statusCode).send({ error: { code: code ?? 'bad_request', message: message ?? 'bad request' } });
     }
     const status = httpStatusOf(error);
     if (status >= 500) request.log.error({ err: error }, 'request failed');

@@ -1,13 +1,13 @@
-import type { Logger, Runtime, ServiceUnit } from '@appserving/shared';
+import type { Runtime, ServiceUnit } from '@appserving/shared';
 import Fastify from 'fastify';
 import { gatewayApp } from './app.ts';
 
 export function createGateway(runtime: Runtime, config: { httpHost: string; httpPort: number }): ServiceUnit {
-  const app = Fastify({ loggerInstance: runtime.log.child({ component: 'http' }) as Logger, disableRequestLogging: false });
+  const app = Fastify({ loggerInstance: runtime.log.child({ component: 'http' }), disableRequestLogging: false });
   void app.register(gatewayApp, {
     registry: runtime.metrics.registry,
     checks: runtime.readinessChecks(),
-    isShuttingDown: runtime.isShuttingDown,
+    isShuttingDown: () => runtime.isShuttingDown(),
   });
   return {
     name: 'gateway',

@@ -1,4 +1,5 @@
-import Type, { type TSchema } from 'typebox';
+import type Type from 'typebox';
+import { type TSchema } from 'typebox';
 import Value from 'typebox/value';
 
 /**
@@ -78,13 +79,13 @@ function parseStructured(schema: TSchema, raw: string): unknown {
 function explain(schema: TSchema, value: unknown): string {
   const allowed = literalChoices(schema);
   if (allowed) return `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`;
-  const s = schema as Record<string, unknown>;
+  const s = schema as { type?: string; minimum?: number; maximum?: number; format?: string };
   const parts: string[] = [];
   if (s.type === 'integer' || s.type === 'number') {
     parts.push(`must be ${s.type === 'integer' ? 'an integer' : 'a number'}`);
-    if (s.minimum !== undefined && s.maximum !== undefined) parts.push(`between ${String(s.minimum)} and ${String(s.maximum)}`);
-    else if (s.minimum !== undefined) parts.push(`>= ${String(s.minimum)}`);
-    else if (s.maximum !== undefined) parts.push(`<= ${String(s.maximum)}`);
+    if (s.minimum !== undefined && s.maximum !== undefined) parts.push(`between ${s.minimum} and ${s.maximum}`);
+    else if (s.minimum !== undefined) parts.push(`>= ${s.minimum}`);
+    else if (s.maximum !== undefined) parts.push(`<= ${s.maximum}`);
     return parts.join(' ');
   }
   if (s.type === 'boolean') return 'must be true or false';
@@ -106,7 +107,7 @@ export function describeSettings(settings: Settings): string {
   const rows = Object.values(settings).map((s) => {
     const choices = literalChoices(s.schema);
     const def = 'default' in s ? `\`${typeof s.default === 'string' ? s.default : JSON.stringify(s.default)}\`` : '(required)';
-    const kind = choices ? choices.map((c) => `\`${String(c)}\``).join(' \\| ') : String((s.schema as { type?: unknown }).type ?? '');
+    const kind = choices ? choices.map((c) => `\`${String(c)}\``).join(' \\| ') : ((s.schema as { type?: string }).type ?? '');
     return `| \`${s.env}\` | ${kind} | ${def} | ${s.description}${s.secret ? ' Secret: never logged.' : ''} |`;
   });
   return ['| variable | type | default | meaning |', '|---|---|---|---|', ...rows].join('\n');

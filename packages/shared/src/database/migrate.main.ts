@@ -11,21 +11,21 @@ async function main(): Promise<void> {
   const name = databaseNameOf(url);
   if (await ensureDatabaseExists(url)) console.log(`created database ${name}`);
 
-  const { db, close } = createDatabase({
+  const database = createDatabase({
     url,
     poolMax: 1,
     applicationName: 'appserving-migrate',
     onPoolError: (error) => console.error(`database connection error: ${error.message}`),
   });
   try {
-    const applied = await migrateToLatest(db);
+    const applied = await migrateToLatest(database.db);
     console.log(
       applied.length === 0
         ? `database ${name} is up to date`
         : `applied to ${name}: ${applied.join(', ')}`,
     );
   } finally {
-    await close();
+    await database.close();
   }
 }
 

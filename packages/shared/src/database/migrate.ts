@@ -49,7 +49,7 @@ export async function migrateToLatest(
 
   if (error !== undefined) {
     const failed = results.find((result) => result.status === 'Error')?.migrationName;
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = error instanceof Error ? error.message : JSON.stringify(error);
     const message =
       failed === undefined
         ? `migrations could not run: ${reason}`

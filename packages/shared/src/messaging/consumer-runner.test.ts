@@ -49,7 +49,7 @@ async function waitFor<T>(probe: () => T | Promise<T>, what: string, timeoutMs =
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
-    if (value) return value as NonNullable<T>;
+    if (value) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -60,7 +60,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function lastDeadLetter(consumer: string): Promise<DeadLetter | undefined> {
   try {
     const m = await messaging.jsm.streams.getMessage(streams.deadLetters.name, { last_by_subj: `appserving.dlq.${consumer}` });
-    return m ? (m.json() as DeadLetter) : undefined;
+    return m ? m.json<DeadLetter>() : undefined;
   } catch {
     return undefined;
   }

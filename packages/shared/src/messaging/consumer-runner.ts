@@ -29,7 +29,7 @@ export function on<S extends TSchema>(
   messageType: MessageType<S>,
   handle: (event: CloudEvent<Type.Static<S>>, ctx: HandlerContext) => Promise<void>,
 ): Handler {
-  return { messageType, handle: handle as Handler['handle'] };
+  return { messageType, handle };
 }
 
 export interface ConsumerRunnerOptions {

@@ -126,7 +126,7 @@ export function consumerReadiness(runners: readonly ConsumerRunner[]): Readiness
 /** The small HTTP server of a worker service: health, readiness and metrics only. */
 export function createOpsServer(runtime: Runtime, checks: readonly ReadinessCheck[]): FastifyInstance {
   const app = Fastify({ logger: false });
-  registerOpsRoutes(app, { registry: runtime.metrics.registry, checks, isShuttingDown: runtime.isShuttingDown });
+  registerOpsRoutes(app, { registry: runtime.metrics.registry, checks, isShuttingDown: () => runtime.isShuttingDown() });
   return app;
 }
 
