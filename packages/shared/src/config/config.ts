@@ -106,7 +106,7 @@ function literalChoices(schema: TSchema): unknown[] | undefined {
 export function describeSettings(settings: Settings): string {
   const rows = Object.values(settings).map((s) => {
     const choices = literalChoices(s.schema);
-    const def = 'default' in s ? `\`${typeof s.default === 'string' ? s.default : JSON.stringify(s.default)}\`` : '(required)';
+    const def = !('default' in s) ? '(required)' : s.default === '' ? '(empty)' : `\`${typeof s.default === 'string' ? s.default : JSON.stringify(s.default)}\``;
     const kind = choices ? choices.map((c) => `\`${String(c)}\``).join(' \\| ') : ((s.schema as { type?: string }).type ?? '');
     return `| \`${s.env}\` | ${kind} | ${def} | ${s.description}${s.secret ? ' Secret: never logged.' : ''} |`;
   });
