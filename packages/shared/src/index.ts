@@ -1,5 +1,6 @@
 export * from './config/index.ts';
 export * from './contracts/index.ts';
+export * from './crypto/index.ts';
 export * from './database/index.ts';
 export * from './errors/index.ts';
 export * from './logging/index.ts';

@@ -18,7 +18,8 @@ import {
 import { openTestDatabase, waitFor } from './test-support.ts';
 import type { TestDatabase } from './test-support.ts';
 
-const TABLES = ['apps', 'clusters', 'operations', 'releases', 'timeline'];
+const TABLES = ['api_token_projects', 'api_tokens', 'apps', 'clusters', 'idempotency_records', 'operations', 'projects', 'releases', 'timeline'];
+const ALL = Object.keys(migrations);
 
 /** Everything that makes up the schema, one line per object, in a stable order. */
 async function schemaSnapshot(db: Kysely<any>): Promise<string[]> {
@@ -63,8 +64,8 @@ describe('migrateToLatest', () => {
 
     const lines: string[] = [];
     const log: MigrationLogger = { info: (fields, message) => lines.push(`${message} ${JSON.stringify(fields)}`) };
-    expect(await migrateToLatest(db, log)).toEqual(['0001-initial']);
-    expect(lines).toEqual(['migration applied {"migration":"0001-initial"}']);
+    expect(await migrateToLatest(db, log)).toEqual(ALL);
+    expect(lines).toEqual(ALL.map((name) => `migration applied {"migration":"${name}"}`));
 
     expect(await tableNames(db)).toEqual(TABLES);
 
@@ -125,13 +126,13 @@ describe('migrateToLatest', () => {
     );
     try {
       const results = await Promise.all(handles.map((handle) => migrateToLatest(handle.db)));
-      expect(results.flat()).toEqual(['0001-initial']);
+      expect(results.flat()).toEqual(ALL);
       expect(results.filter((applied) => applied.length === 0)).toHaveLength(3);
     } finally {
       await Promise.all(handles.map((handle) => handle.close()));
     }
     const { rows } = await sql<{ name: string }>`select name from kysely_migration`.execute(database.handle.db);
-    expect(rows).toEqual([{ name: '0001-initial' }]);
+    expect(rows).toEqual(ALL.map((name) => ({ name })));
     expect(await tableNames(database.handle.db)).toEqual(TABLES);
   });
 
@@ -151,7 +152,7 @@ describe('migrateToLatest', () => {
       expect(done).toBe(false);
       await holder.query('select pg_advisory_unlock($1)', [KYSELY_MIGRATION_LOCK_ID]);
       await waitFor(() => done);
-      expect(await migrating).toEqual(['0001-initial']);
+      expect(await migrating).toEqual(ALL);
     } finally {
       await holder.end();
     }
@@ -161,7 +162,7 @@ describe('migrateToLatest', () => {
     const { db } = database.handle;
     const broken = {
       ...migrations,
-      '0002-broken': {
+      '9999-broken': {
         async up(trx: Kysely<any>) {
           await sql`create table half_done (id int)`.execute(trx);
           await sql`select * from no_such_table`.execute(trx);
@@ -170,12 +171,12 @@ describe('migrateToLatest', () => {
     };
     const failure = await migrateToLatest(db, undefined, broken).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(MigrationError);
-    expect((failure as MigrationError).migration).toBe('0002-broken');
-    expect((failure as MigrationError).message).toMatch(/^migration 0002-broken failed.*no_such_table/);
+    expect((failure as MigrationError).migration).toBe('9999-broken');
+    expect((failure as MigrationError).message).toMatch(/^migration 9999-broken failed.*no_such_table/);
     expect((failure as MigrationError).cause).toMatchObject({ code: '42P01' });
 
     expect(await tableNames(db)).toEqual([]);
-    expect(await migrateToLatest(db)).toEqual(['0001-initial']);
+    expect(await migrateToLatest(db)).toEqual(ALL);
   });
 
   it('migrates down to nothing and up again', async () => {
@@ -215,7 +216,7 @@ describe('migrateToLatest', () => {
 
 describe('migrations', () => {
   it('lists every migration in order, the initial one included', () => {
-    expect(Object.keys(migrations)).toEqual(['0001-initial']);
+    expect(Object.keys(migrations)).toEqual(['0001-initial', '0002-projects-and-tokens']);
     expect(Object.keys(migrations)).toEqual(Object.keys(migrations).toSorted());
     expect(migrations['0001-initial']).toBe(initial);
   });

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import type { Migration, MigrationProvider } from 'kysely/migration';
 import * as m0001 from './migrations/0001-initial.ts';
+import * as m0002 from './migrations/0002-projects-and-tokens.ts';
 
 /**
  * Every migration, listed by hand rather than read from a folder, so migrating works from any working
@@ -10,6 +11,7 @@ import * as m0001 from './migrations/0001-initial.ts';
  */
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001-initial': m0001,
+  '0002-projects-and-tokens': m0002,
 };
 
 /** Kysely's migrator over this project's migrations (or, in tests, over `source`). */

@@ -32,6 +32,12 @@ export const CONSTRAINTS = {
   oneDefaultCluster: 'clusters_one_default',
   releaseVersionPerApp: 'releases_app_version_unique',
   timelineEventId: 'timeline_event_id_unique',
+  projectName: 'projects_name_unique',
+  projectNamespacePerCluster: 'projects_cluster_namespace_unique',
+  apiTokenHash: 'api_tokens_token_hash_unique',
+  apiTokenProject: 'api_token_projects_pkey',
+  idempotencyRecord: 'idempotency_records_pkey',
+  appNamePerProject: 'apps_project_name_unique',
 } as const;
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -66,6 +72,8 @@ export interface AppsTable {
   /** RFC 1035 label, unique per cluster among apps that are not deleted. */
   name: string;
   cluster_id: string;
+  /** The project (a namespace on `cluster_id`) the app belongs to; null for apps made before projects existed. */
+  project_id: ColumnType<string | null, string | null | undefined, string | null>;
   app_type: AppType;
   strategy: Strategy;
   current_release_id: string | null;
@@ -127,12 +135,61 @@ export interface TimelineTable {
   data: ColumnType<JsonValue, string | undefined, string>;
 }
 
+/** A namespace on a cluster; API tokens are scoped to projects. Name and (cluster, namespace) unique among live rows. */
+export interface ProjectsTable {
+  id: Generated<string>;
+  /** RFC 1035 label. */
+  name: string;
+  cluster_id: string;
+  /** RFC 1123 label: the Kubernetes namespace the project's apps run in. */
+  namespace: string;
+  created_at: CreatedAt;
+  deleted_at: NullableTimestamp;
+}
+
+/**
+ * A bearer token. Only `token_hash` (sha256 hex of the whole token) is stored; the plaintext is shown once,
+ * when the token is created.
+ */
+export interface ApiTokensTable {
+  id: Generated<string>;
+  name: string;
+  token_hash: string;
+  /** The first 8 characters of the token's random part, to recognise a token in lists. */
+  token_prefix: string;
+  is_admin: Generated<boolean>;
+  created_at: CreatedAt;
+  last_used_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+}
+
+export interface ApiTokenProjectsTable {
+  token_id: string;
+  project_id: string;
+}
+
+/** One answered request with an `Idempotency-Key`, per principal (the token id), replayed on a retry. */
+export interface IdempotencyRecordsTable {
+  principal: string;
+  key: string;
+  method: string;
+  path: string;
+  request_hash: string;
+  status_code: number;
+  response: ColumnType<JsonValue, string, string>;
+  created_at: CreatedAt;
+}
+
 export interface Database {
   clusters: ClustersTable;
   apps: AppsTable;
   releases: ReleasesTable;
   operations: OperationsTable;
   timeline: TimelineTable;
+  projects: ProjectsTable;
+  api_tokens: ApiTokensTable;
+  api_token_projects: ApiTokenProjectsTable;
+  idempotency_records: IdempotencyRecordsTable;
 }
 
 export type Cluster = Selectable<ClustersTable>;
@@ -153,3 +210,12 @@ export type OperationUpdate = Updateable<OperationsTable>;
 
 export type TimelineEntry = Selectable<TimelineTable>;
 export type NewTimelineEntry = Insertable<TimelineTable>;
+
+export type Project = Selectable<ProjectsTable>;
+export type NewProject = Insertable<ProjectsTable>;
+
+export type ApiToken = Selectable<ApiTokensTable>;
+export type NewApiToken = Insertable<ApiTokensTable>;
+
+export type IdempotencyRecord = Selectable<IdempotencyRecordsTable>;
+export type NewIdempotencyRecord = Insertable<IdempotencyRecordsTable>;
