@@ -1,7 +1,7 @@
 import { builderSettings } from '@appserving/builder/config';
 import { deployerSettings } from '@appserving/deployer/config';
 import { gatewaySettings } from '@appserving/gateway/config';
-import { allMessageTypes, CloudEventEnvelope, commandTypes, consumers, dataSchemaUri, describeSettings, streams, commonSettings } from '@appserving/shared';
+import { allMessageTypes, CloudEventEnvelope, commandTypes, commonSettings, consumers, dataSchemaUri, describeSettings, streams, type MessageType } from '@appserving/shared';
 import { watcherSettings } from '@appserving/watcher/config';
 
 /** The configuration reference, generated from the settings every service validates at start. */
@@ -53,7 +53,7 @@ export function asyncApiDocument(): Record<string, unknown> {
       parameters: { appId: { description: 'The app the message is about (uuid).' } },
       messages: { [key]: { $ref: `#/components/messages/${key}` } },
     };
-    const readers = Object.values(consumers).filter((c) => c.messageTypes.includes(type));
+    const readers = Object.values(consumers).filter((c) => (c.messageTypes as readonly MessageType[]).includes(type));
     operations[`${commandSet.has(type.type) ? 'send' : 'publish'}-${key}`] = {
       action: commandSet.has(type.type) ? 'receive' : 'send',
       channel: { $ref: `#/channels/${key}` },

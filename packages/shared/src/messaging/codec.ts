@@ -23,13 +23,32 @@ export function schemaProblems(schema: TSchema, value: unknown, limit = 10): Sch
   const validator = validatorOf(schema);
   if (validator.Check(value)) return [];
   const errors = validator.Errors(value);
-  const specific = errors.filter((e) => e.keyword !== 'anyOf');
+  // `anyOf` and `additionalProperties: false` ("schema is false") errors repeat what a more specific one says.
+  const specific = errors.filter((e) => e.keyword !== 'anyOf' && e.keyword !== 'boolean');
   return (specific.length > 0 ? specific : errors)
-    .slice(0, limit)
-    .map((e) => ({ path: e.instancePath || '/', message: describeError(e) }));
+    .flatMap((e) => {
+      const unknown = (e.params as { additionalProperties?: unknown }).additionalProperties;
+      if (e.keyword === 'additionalProperties' && Array.isArray(unknown)) {
+        return unknown.map((field) => ({ path: `${e.instancePath}/${String(field)}`, message: 'unknown field' }));
+      }
+      return [{ path: e.instancePath || '/', message: describeError(schema, e) }];
+    })
+    .slice(0, limit);
 }
 
-function describeError(e: { message: string; keyword: string; params: unknown }): string {
+/** A schema may carry `errorMessage`: the sentence to show when a value does not match it. */
+function schemaAt(root: TSchema, schemaPath: string): Record<string, unknown> | undefined {
+  let node: unknown = root;
+  for (const token of schemaPath.replace(/^#\/?/, '').split('/').filter(Boolean)) {
+    if (typeof node !== 'object' || node === null) return undefined;
+    node = (node as Record<string, unknown>)[token.replaceAll('~1', '/').replaceAll('~0', '~')];
+  }
+  return typeof node === 'object' && node !== null ? (node as Record<string, unknown>) : undefined;
+}
+
+function describeError(root: TSchema, e: { message: string; keyword: string; params: unknown; schemaPath: string }): string {
+  const custom = schemaAt(root, e.schemaPath)?.errorMessage;
+  if (typeof custom === 'string') return custom;
   const params = e.params as Record<string, unknown>;
   if (e.keyword === 'additionalProperties' && Array.isArray(params.additionalProperties)) {
     return `unknown field(s): ${params.additionalProperties.join(', ')}`;

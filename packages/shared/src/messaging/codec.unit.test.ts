@@ -54,7 +54,7 @@ describe('CloudEvents codec', () => {
       ),
     );
     expect(extraField.code).toBe('invalid_data');
-    expect(JSON.stringify(extraField.details)).toContain('unknown field(s): colour');
+    expect(extraField.details).toEqual({ problems: [{ path: '/colour', message: 'unknown field' }] });
   });
 
   it('skips a catalog type the consumer does not handle', () => {

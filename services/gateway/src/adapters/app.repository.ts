@@ -1,0 +1,154 @@
+import { ConflictError, InputError, isUniqueViolation, NotFoundError, CONSTRAINTS, type Database, type ReleaseSpecV1 } from '@appserving/shared';
+import type { Kysely, Selectable, Transaction } from 'kysely';
+import type { ReleasesTable } from '@appserving/shared';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export interface ClusterRef {
+  id: string;
+  name: string;
+}
+
+/** The target cluster of a create: by id or name, or the default cluster when none is named. */
+export async function resolveCluster(db: Db, target: string | undefined): Promise<ClusterRef> {
+  let query = db.selectFrom('clusters').select(['id', 'name']).where('deleted_at', 'is', null);
+  if (target === undefined) {
+    query = query.where('is_default', '=', true);
+  } else if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(target)) {
+    query = query.where((eb) => eb.or([eb('id', '=', target), eb('name', '=', target)]));
+  } else {
+    query = query.where('name', '=', target);
+  }
+  const cluster = await query.executeTakeFirst();
+  if (cluster) return cluster;
+  if (target === undefined) {
+    throw new InputError('no_default_cluster', 'no target_cluster_id given and no default cluster is registered: register one with POST /clusters', {
+      details: { field: 'target_cluster_id' },
+    });
+  }
+  throw new InputError('cluster_not_found', `target_cluster_id ${target} names no registered cluster (see GET /clusters)`, {
+    details: { field: 'target_cluster_id' },
+  });
+}
+
+export async function insertApp(
+  trx: Transaction<Database>,
+  app: { name: string; clusterId: string; projectId: string | null; appType: NonNullable<ReleaseSpecV1['app_type']>; strategy: ReleaseSpecV1['strategy'] },
+): Promise<{ id: string; created_at: Date }> {
+  try {
+    return await trx
+      .insertInto('apps')
+      .values({ name: app.name, cluster_id: app.clusterId, project_id: app.projectId, app_type: app.appType, strategy: app.strategy })
+      .returning(['id', 'created_at'])
+      .executeTakeFirstOrThrow();
+  } catch (error) {
+    if (isUniqueViolation(error)) {
+      throw new ConflictError('app_name_taken', `an app named ${app.name} already exists on this cluster; update it with PATCH /apps/{id}`, {
+        details: { field: 'name' },
+      });
+    }
+    throw error;
+  }
+}
+
+export async function insertRelease(
+  trx: Transaction<Database>,
+  release: { appId: string; version: number; versionLabel: string; taskType: Selectable<ReleasesTable>['task_type']; spec: ReleaseSpecV1; secretsEncrypted: Buffer | null; imageRef: string | null },
+): Promise<Selectable<ReleasesTable>> {
+  try {
+    return await trx
+      .insertInto('releases')
+      .values({
+        app_id: release.appId,
+        version: release.version,
+        version_label: release.versionLabel,
+        task_type: release.taskType,
+        spec: JSON.stringify(release.spec),
+        strategy: release.spec.strategy,
+        image_ref: release.imageRef,
+        secrets_encrypted: release.secretsEncrypted,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  } catch (error) {
+    if (isUniqueViolation(error)) {
+      throw new ConflictError('version_exists', `version ${release.versionLabel} already exists for this app; give a new version or leave it out to count up`, {
+        details: { field: 'version' },
+      });
+    }
+    throw error;
+  }
+}
+
+/**
+ * Starts an operation. At most one per app may be active: the caller holds the app's row lock, so the check
+ * below is race-free; the partial unique index is the backstop.
+ */
+export async function insertOperation(
+  trx: Transaction<Database>,
+  operation: { appId: string; releaseId: string | null; kind: 'create' | 'update' | 'rollback' | 'promote' | 'abort' | 'delete'; commandId: string },
+): Promise<{ id: string; kind: string; status: string; command_id: string }> {
+  const active = await trx
+    .selectFrom('operations')
+    .select(['id', 'kind', 'status', 'created_at'])
+    .where('app_id', '=', operation.appId)
+    .where('status', 'in', ['pending', 'running'])
+    .executeTakeFirst();
+  if (active) {
+    throw new ConflictError(
+      'operation_in_flight',
+      `the app has a ${active.kind} operation in flight (${active.id}, ${active.status} since ${active.created_at.toISOString()}); wait for it to finish`,
+      { details: { operation: { id: active.id, kind: active.kind, status: active.status } } },
+    );
+  }
+  try {
+    return await trx
+      .insertInto('operations')
+      .values({ app_id: operation.appId, release_id: operation.releaseId, kind: operation.kind, command_id: operation.commandId })
+      .returning(['id', 'kind', 'status', 'command_id'])
+      .executeTakeFirstOrThrow();
+  } catch (error) {
+    if (isUniqueViolation(error, CONSTRAINTS.oneActiveOperationPerApp)) {
+      throw new ConflictError('operation_in_flight', 'the app has an operation in flight; wait for it to finish');
+    }
+    throw error;
+  }
+}
+
+export async function nextVersion(trx: Transaction<Database>, appId: string): Promise<number> {
+  const row = await trx.selectFrom('releases').select((eb) => eb.fn.max('version').as('max')).where('app_id', '=', appId).executeTakeFirst();
+  return (row?.max ?? 0) + 1;
+}
+
+/** Locks the app row for the rest of the transaction, so two updates serialize. */
+export async function lockApp(trx: Transaction<Database>, appId: string) {
+  const app = await trx
+    .selectFrom('apps')
+    .innerJoin('clusters', 'clusters.id', 'apps.cluster_id')
+    .select(['apps.id', 'apps.name', 'apps.cluster_id', 'apps.project_id', 'apps.app_type', 'apps.strategy', 'apps.deleted_at', 'clusters.name as cluster_name'])
+    .where('apps.id', '=', appId)
+    .forUpdate('apps')
+    .executeTakeFirst();
+  if (!app || app.deleted_at) throw appNotFound(appId);
+  return app;
+}
+
+export function appNotFound(appId: string): NotFoundError {
+  return new NotFoundError('app_not_found', `no app with id ${appId}`);
+}
+
+export async function latestRelease(db: Db, appId: string): Promise<Selectable<ReleasesTable> | undefined> {
+  return db.selectFrom('releases').selectAll().where('app_id', '=', appId).orderBy('version', 'desc').limit(1).executeTakeFirst();
+}
+
+export async function releaseByVersion(db: Db, appId: string, version: string): Promise<Selectable<ReleasesTable> | undefined> {
+  const asNumber = /^[0-9]+$/.test(version) ? Number(version) : undefined;
+  return db
+    .selectFrom('releases')
+    .selectAll()
+    .where('app_id', '=', appId)
+    .where((eb) => (asNumber === undefined ? eb('version_label', '=', version) : eb.or([eb('version', '=', asNumber), eb('version_label', '=', version)])))
+    .orderBy('version', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}

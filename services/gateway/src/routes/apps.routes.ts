@@ -1,0 +1,268 @@
+import { randomUUID } from 'node:crypto';
+import {
+  AbortCommandV1,
+  BuildCommandV1,
+  ConflictError,
+  DeleteCommandV1,
+  DeployCommandV1,
+  InputError,
+  NotFoundError,
+  PromoteCommandV1,
+  type Database,
+  type ReleaseSpecV1,
+} from '@appserving/shared';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Kysely, Transaction } from 'kysely';
+import Type from 'typebox';
+import { insertApp, insertOperation, insertRelease, latestRelease, lockApp, nextVersion, releaseByVersion, resolveCluster } from '../adapters/app.repository.ts';
+import { idempotent } from '../adapters/idempotency.ts';
+import { enqueue, type OutboxEntry, type OutboxRelay } from '../adapters/outbox.ts';
+import { isVisible, loadAppView, releaseView } from '../domain/app-views.ts';
+import { buildCommandData, deployCommandData, firstCommandOf, releaseRef } from '../domain/commands.ts';
+import { resolveRelease } from '../domain/release-spec.ts';
+import { AppIdParams, AppView, CreateAppBody, ErrorBody, ReleaseParams, ReleaseView, RollbackBody, UpdateAppBody } from '../schemas/app.schemas.ts';
+
+/** Who is calling: the auth layer decides; routes only ask. */
+export interface Principal {
+  id: string;
+  /** Project ids this caller may see and act on, or 'all' (admin). */
+  projects: readonly string[] | 'all';
+}
+
+export interface AppsRoutesDeps {
+  db: Kysely<Database>;
+  outbox: OutboxRelay;
+  /** CloudEvents `source` of the commands the gateway publishes. */
+  source: string;
+  principalOf(request: FastifyRequest): Principal;
+  /** The project a new app goes to (and the check that the caller may use it). */
+  projectFor(principal: Principal, clusterId: string, requested: string | undefined, db: Transaction<Database>): Promise<string | null>;
+  /** Encrypts app secret values at rest, bound to the release id; and back. */
+  sealSecrets(plaintext: Buffer, releaseId: string): Buffer;
+  openSecrets(ciphertext: Buffer, releaseId: string): Buffer;
+}
+
+const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
+const Accepted = Type.Object({ app: AppView, release: ReleaseView, operation: Type.Object({ id: Type.String(), kind: Type.String(), status: Type.String(), command_id: Type.String() }) });
+
+export async function appsRoutes(app: FastifyInstance, deps: AppsRoutesDeps): Promise<void> {
+  const { db } = deps;
+
+  /** Runs a state change with its Idempotency-Key, then publishes what it enqueued. */
+  async function change(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    work: (trx: Transaction<Database>, principal: Principal) => Promise<{ status: number; body: unknown; afterCommit?: OutboxEntry[] }>,
+  ) {
+    const principal = deps.principalOf(request);
+    const key = idempotencyKeyOf(request);
+    const outcome = await idempotent(db, { principal: principal.id, key, method: request.method, path: request.url, body: request.body ?? null }, (trx) =>
+      work(trx, principal),
+    );
+    if (outcome.afterCommit) await deps.outbox.publishNow(outcome.afterCommit);
+    if (outcome.replayed) void reply.header('idempotent-replayed', 'true');
+    return reply.code(outcome.status).send(outcome.body);
+  }
+
+
+  async function startRelease(
+    trx: Transaction<Database>,
+    target: { id: string; name: string; clusterId: string },
+    resolved: ReturnType<typeof resolveRelease>,
+    kind: 'create' | 'update' | 'rollback',
+    image: string | null,
+    skipAnalysis = false,
+  ) {
+    const version = await nextVersion(trx, target.id);
+    const releaseId = randomUUID();
+    const release = await insertRelease(trx, {
+      appId: target.id,
+      version,
+      versionLabel: resolved.versionLabel ?? `v${version}`,
+      taskType: resolved.taskType,
+      spec: resolved.spec,
+      secretsEncrypted: resolved.secrets ? deps.sealSecrets(Buffer.from(JSON.stringify(resolved.secrets)), releaseId) : null,
+      imageRef: image,
+    });
+    const commandId = randomUUID();
+    const operation = await insertOperation(trx, { appId: target.id, releaseId: release.id, kind, commandId });
+    const ref = releaseRef(target, release);
+    const entry =
+      firstCommandOf(resolved.taskType) === 'build'
+        ? await enqueue(trx, BuildCommandV1, { id: commandId, appId: target.id, source: deps.source, data: buildCommandData(ref, resolved.spec, resolved.taskType) })
+        : await enqueue(trx, DeployCommandV1, {
+            id: commandId,
+            appId: target.id,
+            source: deps.source,
+            data: deployCommandData(ref, resolved.spec, image ?? '', skipAnalysis),
+          });
+    return { release, operation, entry };
+  }
+
+  app.post('/apps', { schema: { body: CreateAppBody, response: { 202: Accepted, ...errors }, summary: 'Create an app and its first release', tags: ['apps'] } }, (request, reply) =>
+    change(request, reply, async (trx, principal) => {
+      const body = request.body as CreateAppBody;
+      const resolved = resolveRelease(body, undefined);
+      const cluster = await resolveCluster(trx, body.target_cluster_id);
+      const projectId = await deps.projectFor(principal, cluster.id, body.project, trx);
+      const appType = resolved.spec.app_type ?? 'jar';
+      const created = await insertApp(trx, { name: body.name, clusterId: cluster.id, projectId, appType, strategy: resolved.spec.strategy });
+      const target = { id: created.id, name: body.name, clusterId: cluster.id };
+      const { release, operation, entry } = await startRelease(trx, target, resolved, 'create', resolved.spec.image_url ?? null);
+      return { status: 202, body: { app: await loadAppView(trx, created.id), release: releaseView(release), operation }, afterCommit: [entry] };
+    }),
+  );
+
+  app.get('/apps', { schema: { response: { 200: Type.Object({ items: Type.Array(AppView) }) }, summary: 'List apps', tags: ['apps'] } }, async (request) => {
+    const principal = deps.principalOf(request);
+    const rows = await db.selectFrom('apps').select(['id', 'project_id']).where('deleted_at', 'is', null).orderBy('created_at', 'desc').limit(500).execute();
+    const visible = rows.filter((r) => isVisible(r.project_id, principal.projects));
+    return { items: await Promise.all(visible.map((r) => loadAppView(db, r.id))) };
+  });
+
+  app.get('/apps/:id', { schema: { params: AppIdParams, response: { 200: AppView, ...errors }, summary: 'Get an app, its current release and status', tags: ['apps'] } }, async (request) => {
+    const { id } = request.params as AppIdParams;
+    return loadAppView(db, id, deps.principalOf(request).projects);
+  });
+
+  app.patch(
+    '/apps/:id',
+    { schema: { params: AppIdParams, body: UpdateAppBody, response: { 202: Accepted, ...errors }, summary: 'Update an app: a new release; fields left out keep their values', tags: ['apps'] } },
+    (request, reply) =>
+      change(request, reply, async (trx, principal) => {
+        const { id } = request.params as AppIdParams;
+        const body = request.body as UpdateAppBody;
+        const current = await lockVisibleApp(trx, id, principal);
+        const previous = await latestRelease(trx, id);
+        const resolved = resolveRelease(body, previous?.spec as ReleaseSpecV1 | undefined);
+        const image = resolved.taskType === 'deploy' ? (body.image_url ?? previousImage(previous) ?? resolved.spec.image_url ?? null) : null;
+        if (resolved.taskType === 'deploy' && !image) {
+          throw new InputError('invalid_request', 'task_type deploy needs image_url: no earlier release has an image', { details: { problems: [{ path: '/image_url', message: 'is required' }] } });
+        }
+        const target = { id, name: current.name, clusterId: current.cluster_id };
+        const { release, operation, entry } = await startRelease(trx, target, resolved, 'update', image);
+        await trx.updateTable('apps').set({ strategy: resolved.spec.strategy, ...(resolved.spec.app_type ? { app_type: resolved.spec.app_type } : {}) }).where('id', '=', id).execute();
+        return { status: 202, body: { app: await loadAppView(trx, id), release: releaseView(release), operation }, afterCommit: [entry] };
+      }),
+  );
+
+  app.post(
+    '/apps/:id/rollback',
+    { schema: { params: AppIdParams, body: Type.Optional(RollbackBody), response: { 202: Accepted, ...errors }, summary: 'Redeploy an earlier release exactly, as a new release', tags: ['apps'] } },
+    (request, reply) =>
+      change(request, reply, async (trx, principal) => {
+        const { id } = request.params as AppIdParams;
+        const body = (request.body ?? {}) as RollbackBody;
+        const current = await lockVisibleApp(trx, id, principal);
+        const latest = await latestRelease(trx, id);
+        const target = body.to_version === undefined ? await previousSuccessful(trx, id, latest?.version) : await releaseByVersion(trx, id, String(body.to_version));
+        if (!target) {
+          throw new NotFoundError('release_not_found', body.to_version === undefined ? 'no earlier successful release to roll back to' : `no release ${body.to_version} of this app`);
+        }
+        const image = previousImage(target);
+        if (!image) throw new ConflictError('release_has_no_image', `release ${target.version_label} never produced an image; nothing to roll back to`);
+        const spec = target.spec as ReleaseSpecV1;
+        // The exact config of that release, secrets included (re-sealed for the new release).
+        const secrets = target.secrets_encrypted ? (JSON.parse(deps.openSecrets(target.secrets_encrypted, target.id).toString('utf8')) as Record<string, string>) : undefined;
+        const resolved = { taskType: 'deploy' as const, spec, secrets, versionLabel: undefined };
+        const app = { id, name: current.name, clusterId: current.cluster_id };
+        const { release, operation, entry } = await startRelease(trx, app, resolved, 'rollback', image, body.skip_analysis ?? false);
+        return { status: 202, body: { app: await loadAppView(trx, id), release: releaseView(release), operation }, afterCommit: [entry] };
+      }),
+  );
+
+  for (const [verb, messageType, kind] of [
+    ['promote', PromoteCommandV1, 'promote'],
+    ['abort', AbortCommandV1, 'abort'],
+  ] as const) {
+    app.post(
+      `/apps/:id/${verb}`,
+      { schema: { params: AppIdParams, response: { 202: Type.Object({ operation: Type.Unknown() }), ...errors }, summary: `${verb} the release waiting at its gate`, tags: ['apps'] } },
+      (request, reply) =>
+        change(request, reply, async (trx, principal) => {
+          const { id } = request.params as AppIdParams;
+          const current = await lockVisibleApp(trx, id, principal);
+          const latest = await latestRelease(trx, id);
+          if (!latest || latest.strategy === 'rolling') {
+            throw new ConflictError('nothing_to_' + verb, `${verb} applies to a canary or blue-green release; the current release is ${latest ? 'rolling' : 'missing'}`);
+          }
+          // The release's own operation is the one in flight; promote/abort act on it rather than queue behind it.
+          const commandId = randomUUID();
+          const entry = await enqueue(trx, messageType, {
+            id: commandId,
+            appId: id,
+            source: deps.source,
+            data: { release: releaseRef({ id, name: current.name, clusterId: current.cluster_id }, latest) },
+          });
+          return { status: 202, body: { operation: { kind, command_id: commandId, release: latest.version_label } }, afterCommit: [entry] };
+        }),
+    );
+  }
+
+  app.delete('/apps/:id', { schema: { params: AppIdParams, response: { 202: Type.Object({ operation: Type.Unknown() }), ...errors }, summary: 'Delete an app (history kept)', tags: ['apps'] } }, (request, reply) =>
+    change(request, reply, async (trx, principal) => {
+      const { id } = request.params as AppIdParams;
+      const current = await lockVisibleApp(trx, id, principal);
+      const latest = await latestRelease(trx, id);
+      const commandId = randomUUID();
+      // A delete does not wait behind a running build or rollout: it cancels it. End the active operation first.
+      await trx.updateTable('operations').set({ status: 'failed', finished_at: new Date() }).where('app_id', '=', id).where('status', 'in', ['pending', 'running']).execute();
+      const operation = await insertOperation(trx, { appId: id, releaseId: latest?.id ?? null, kind: 'delete', commandId });
+      await trx.updateTable('apps').set({ status: 'deleting' }).where('id', '=', id).execute();
+      const ref = latest
+        ? releaseRef({ id, name: current.name, clusterId: current.cluster_id }, latest)
+        : releaseRef({ id, name: current.name, clusterId: current.cluster_id }, { id: randomUUID(), version: 1 });
+      const entry = await enqueue(trx, DeleteCommandV1, { id: commandId, appId: id, source: deps.source, data: { release: ref } });
+      return { status: 202, body: { operation }, afterCommit: [entry] };
+    }),
+  );
+
+  app.get('/apps/:id/releases', { schema: { params: AppIdParams, response: { 200: Type.Object({ items: Type.Array(ReleaseView) }), ...errors }, summary: 'Release history', tags: ['apps'] } }, async (request) => {
+    const { id } = request.params as AppIdParams;
+    await loadAppView(db, id, deps.principalOf(request).projects);
+    const rows = await db.selectFrom('releases').selectAll().where('app_id', '=', id).orderBy('version', 'desc').execute();
+    return { items: rows.map(releaseView) };
+  });
+
+  app.get('/apps/:id/releases/:version', { schema: { params: ReleaseParams, response: { 200: ReleaseView, ...errors }, summary: 'One release, by version number or label', tags: ['apps'] } }, async (request) => {
+    const { id, version } = request.params as ReleaseParams;
+    await loadAppView(db, id, deps.principalOf(request).projects);
+    const release = await releaseByVersion(db, id, version);
+    if (!release) throw new NotFoundError('release_not_found', `no release ${version} of app ${id}`);
+    return releaseView(release);
+  });
+
+  async function lockVisibleApp(trx: Transaction<Database>, id: string, principal: Principal) {
+    const current = await lockApp(trx, id);
+    if (!isVisible(current.project_id, principal.projects)) throw new NotFoundError('app_not_found', `no app with id ${id}`);
+    return current;
+  }
+}
+
+function idempotencyKeyOf(request: FastifyRequest): string | undefined {
+  const raw = request.headers['idempotency-key'];
+  if (raw === undefined) return undefined;
+  const key = Array.isArray(raw) ? raw[0] : raw;
+  if (!key || key.length > 255 || !/^[\x21-\x7e]+$/.test(key)) {
+    throw new InputError('invalid_idempotency_key', 'Idempotency-Key must be 1 to 255 visible ASCII characters', { details: { header: 'Idempotency-Key' } });
+  }
+  return key;
+}
+
+function previousImage(release: { image_ref: string | null; image_digest: string | null } | undefined): string | null {
+  if (!release?.image_ref) return null;
+  if (!release.image_digest) return release.image_ref;
+  return `${release.image_ref.split('@')[0] ?? release.image_ref}@${release.image_digest}`;
+}
+
+async function previousSuccessful(trx: Transaction<Database>, appId: string, beforeVersion: number | undefined) {
+  return trx
+    .selectFrom('releases')
+    .selectAll()
+    .where('app_id', '=', appId)
+    .where('status', '=', 'succeeded')
+    .$if(beforeVersion !== undefined, (qb) => qb.where('version', '<', beforeVersion ?? 0))
+    .orderBy('version', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}

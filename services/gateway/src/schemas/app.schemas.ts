@@ -1,0 +1,129 @@
+import { AppType, ResourceSpecV1, Strategy, TaskType } from '@appserving/shared';
+import Type from 'typebox';
+
+/**
+ * REST schemas of /apps. They validate requests (unknown fields refused by name) and generate the OpenAPI
+ * document; each schema and its type share one name. Field names are the seed's (snake_case).
+ */
+export const dnsLabelMessage =
+  'must be a DNS label: lowercase letters, digits and "-", starting with a letter and ending with a letter or digit, at most 40 characters (helm release names are limited to 53 and the platform adds suffixes)';
+
+export const AppNameParam = Type.String({ pattern: '^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$', errorMessage: dnsLabelMessage, examples: ['my-petclinic'] });
+
+const Port = Type.Union([Type.Integer({ minimum: 1, maximum: 65535 }), Type.String({ pattern: '^[1-9][0-9]{0,4}$' })], {
+  errorMessage: 'must be a port number from 1 to 65535 (a number or a numeric string)',
+  examples: [8080, '8080'],
+});
+
+const VersionLabel = Type.Union([Type.Integer({ minimum: 1 }), Type.String({ pattern: '^[A-Za-z0-9][-._+A-Za-z0-9]{0,62}$' })], {
+  errorMessage: 'must be a version label of letters, digits, ".", "-", "_" or "+" (at most 63 characters), e.g. "v1" or "1.4.2"',
+  examples: ['v1'],
+});
+
+const EnvName = '^[A-Za-z_][A-Za-z0-9_]*$';
+const FileName = '^[-._a-zA-Z0-9]{1,253}$';
+
+const specFields = {
+  version: Type.Optional(VersionLabel),
+  task_type: Type.Optional(TaskType),
+  app_type: Type.Optional(AppType),
+  artifact_url: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'http(s) URL of a jar, war or zip, or an artifact_url returned by POST /artifacts.' })),
+  artifact_sha256: Type.Optional(Type.String({ pattern: '^[a-f0-9]{64}$', errorMessage: 'must be 64 lowercase hex characters' })),
+  image_url: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'An existing image to deploy (task_type deploy).' })),
+  port: Type.Optional(Port),
+  resource_spec: Type.Optional(ResourceSpecV1),
+  profile: Type.Optional(Type.String({ maxLength: 253, description: 'Spring profile (SPRING_PROFILES_ACTIVE).' })),
+  strategy: Type.Optional(Strategy),
+  env: Type.Optional(Type.Record(Type.String({ pattern: EnvName }), Type.String({ maxLength: 32768 }))),
+  config: Type.Optional(Type.Record(Type.String({ pattern: FileName }), Type.String({ maxLength: 1_048_576 }), { description: 'Files mounted from a ConfigMap.' })),
+  secrets: Type.Optional(
+    Type.Record(Type.String({ pattern: FileName }), Type.String({ maxLength: 1_048_576 }), {
+      description: 'Files mounted from a Secret. Write-only: never returned, never logged.',
+      writeOnly: true,
+    }),
+  ),
+  volumes: Type.Optional(
+    Type.Array(
+      Type.Object(
+        {
+          name: Type.String({ pattern: '^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$', errorMessage: 'must be a DNS label' }),
+          mount_path: Type.String({ pattern: '^/', errorMessage: 'must be an absolute path' }),
+          size: Type.String({ pattern: '^[1-9][0-9]*(Mi|Gi|Ti)$', errorMessage: 'must be a size like 1Gi or 500Mi' }),
+        },
+        { additionalProperties: false },
+      ),
+      { maxItems: 16 },
+    ),
+  ),
+  replicas: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
+  health_path: Type.Optional(Type.String({ pattern: '^/', maxLength: 1024, errorMessage: 'must be a path starting with /' })),
+};
+
+export const CreateAppBody = Type.Object(
+  {
+    name: AppNameParam,
+    target_cluster_id: Type.Optional(Type.String({ minLength: 1, maxLength: 253, description: 'Cluster id or name; the default cluster when left out.' })),
+    project: Type.Optional(Type.String({ pattern: '^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$', errorMessage: 'must be a DNS label' })),
+    ...specFields,
+  },
+  { additionalProperties: false },
+);
+export type CreateAppBody = Type.Static<typeof CreateAppBody>;
+
+export const UpdateAppBody = Type.Object(specFields, { additionalProperties: false });
+export type UpdateAppBody = Type.Static<typeof UpdateAppBody>;
+
+export const RollbackBody = Type.Object(
+  {
+    to_version: Type.Optional(VersionLabel),
+    skip_analysis: Type.Optional(Type.Boolean({ description: 'Restore fast, without canary analysis.' })),
+  },
+  { additionalProperties: false },
+);
+export type RollbackBody = Type.Static<typeof RollbackBody>;
+
+export const AppIdParams = Type.Object({ id: Type.String({ format: 'uuid', errorMessage: 'must be an app id (uuid)' }) });
+export type AppIdParams = Type.Static<typeof AppIdParams>;
+
+export const ReleaseParams = Type.Object({ id: AppIdParams.properties.id, version: Type.String({ minLength: 1, maxLength: 63 }) });
+export type ReleaseParams = Type.Static<typeof ReleaseParams>;
+
+export const ReleaseView = Type.Object({
+  id: Type.String(),
+  version: Type.Integer(),
+  version_label: Type.String(),
+  task_type: TaskType,
+  strategy: Strategy,
+  status: Type.String(),
+  status_reason: Type.Union([Type.String(), Type.Null()]),
+  diagnosis: Type.Union([Type.Unknown(), Type.Null()]),
+  image: Type.Union([Type.String(), Type.Null()]),
+  spec: Type.Record(Type.String(), Type.Unknown(), { description: 'The desired spec; secret values are never included, only their names.' }),
+  created_at: Type.String(),
+  finished_at: Type.Union([Type.String(), Type.Null()]),
+});
+export type ReleaseView = Type.Static<typeof ReleaseView>;
+
+export const OperationView = Type.Object({ id: Type.String(), kind: Type.String(), status: Type.String(), command_id: Type.String() });
+
+export const AppView = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  cluster: Type.Object({ id: Type.String(), name: Type.String() }),
+  app_type: AppType,
+  strategy: Strategy,
+  status: Type.String(),
+  current_release: Type.Union([ReleaseView, Type.Null()]),
+  operation: Type.Union([OperationView, Type.Null()]),
+  endpoint: Type.Union([Type.String(), Type.Null()], { description: 'In-cluster URL of the app once deployed.' }),
+  created_at: Type.String(),
+});
+export type AppView = Type.Static<typeof AppView>;
+
+export const ErrorBody = Type.Object({
+  error: Type.Object({
+    code: Type.String(),
+    message: Type.String(),
+    details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  }),
+});
