@@ -3,6 +3,7 @@ import { Migrator } from 'kysely/migration';
 import type { Migration, MigrationProvider } from 'kysely/migration';
 import * as m0001 from './migrations/0001-initial.ts';
 import * as m0002 from './migrations/0002-projects-and-tokens.ts';
+import * as m0003 from './migrations/0003-outbox-and-release-labels.ts';
 
 /**
  * Every migration, listed by hand rather than read from a folder, so migrating works from any working
@@ -12,6 +13,7 @@ import * as m0002 from './migrations/0002-projects-and-tokens.ts';
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001-initial': m0001,
   '0002-projects-and-tokens': m0002,
+  '0003-outbox-and-release-labels': m0003,
 };
 
 /** Kysely's migrator over this project's migrations (or, in tests, over `source`). */

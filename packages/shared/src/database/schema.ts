@@ -102,6 +102,10 @@ export interface ReleasesTable {
   created_at: CreatedAt;
   updated_at: UpdatedAt;
   finished_at: NullableTimestamp;
+  /** The version a person gave ("v1"); unique per app. Defaults to `v<version>`. */
+  version_label: string;
+  /** App secret values, encrypted by the secret box; never in `spec`. */
+  secrets_encrypted: Buffer | null;
 }
 
 export interface OperationsTable {
@@ -180,7 +184,21 @@ export interface IdempotencyRecordsTable {
   created_at: CreatedAt;
 }
 
+/** Commands written with the state they belong to, published after commit (see gateway adapters/outbox.ts). */
+export interface OutboxTable {
+  /** The CloudEvent id, also the Nats-Msg-Id. */
+  id: string;
+  subject: string;
+  type: string;
+  event: ColumnType<JsonValue, string, string>;
+  created_at: CreatedAt;
+  published_at: NullableTimestamp;
+  attempts: Generated<number>;
+  last_error: string | null;
+}
+
 export interface Database {
+  outbox: OutboxTable;
   clusters: ClustersTable;
   apps: AppsTable;
   releases: ReleasesTable;
