@@ -166,6 +166,7 @@ describe('schema constraints', () => {
     const release = {
       app_id: appId,
       version: 1,
+      version_label: 'v1',
       task_type: 'all',
       spec: JSON.stringify({ port: 8080 }),
       strategy: 'canary',
@@ -179,7 +180,7 @@ describe('schema constraints', () => {
     const sameVersion = await rejection(db.insertInto('releases').values(release).execute());
     expect(isUniqueViolation(sameVersion, CONSTRAINTS.releaseVersionPerApp)).toBe(true);
 
-    const arraySpec = await rejection(db.insertInto('releases').values({ ...release, version: 2, spec: '[]' }).execute());
+    const arraySpec = await rejection(db.insertInto('releases').values({ ...release, version: 2, version_label: 'v2', spec: '[]' }).execute());
     expect(arraySpec).toMatchObject({ code: '23514', constraint: 'releases_spec_check' });
 
     await db
