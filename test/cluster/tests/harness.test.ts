@@ -1,6 +1,7 @@
 // Properties of the harness itself: versions, addressing, network hygiene, sharing one cluster per run.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { VersionApi } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { startCluster } from '../src/index.ts';
 import { kube } from './helpers.ts';
@@ -41,7 +42,7 @@ function decodeAddress(hex: string): string {
 
 describe('local cluster harness', () => {
   it('runs the pinned Kubernetes version', async () => {
-    const res = await k.kc.makeApiClient((await import('@kubernetes/client-node')).VersionApi).getCode();
+    const res = await k.kc.makeApiClient(VersionApi).getCode();
     expect(res.gitVersion).toBe(k.cluster.versions.K8S_VERSION);
   });
 
