@@ -40,7 +40,7 @@ export interface ClusterInfo {
 
 export interface Cluster extends ClusterInfo {
   /** Releases this caller's use; the last user of a non-persistent cluster stops it. */
-  stop(): Promise<void>;
+  readonly stop: () => Promise<void>;
 }
 
 export interface StartClusterOptions {

@@ -1,5 +1,6 @@
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 
 export interface ProbeResponse {
   readonly status: number;
@@ -19,7 +20,7 @@ export function probe(url: string, opts: ProbeOptions = {}): Promise<ProbeRespon
   if (target.hostname !== '127.0.0.1') throw new Error(`refusing to probe ${url}: only 127.0.0.1 is allowed`);
   const headers: Record<string, string> = opts.token ? { authorization: `Bearer ${opts.token}` } : {};
   return new Promise((resolve, reject) => {
-    const done = (res: import('node:http').IncomingMessage) => {
+    const done = (res: IncomingMessage) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));

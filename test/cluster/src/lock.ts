@@ -36,7 +36,7 @@ export async function withLock<T>(lockDir: string, fn: () => Promise<T>, timeout
       } else {
         staleChecks = 0;
       }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for the cluster lock ${lockDir}`);
+      if (Date.now() > deadline) throw new Error(`timed out waiting for the cluster lock ${lockDir}`, { cause: err });
       await sleep(200);
     }
   }

@@ -27,7 +27,7 @@ export function ensureDebianPackages(v: Versions, log: (line: string) => void): 
       install();
     } catch (err) {
       const stderr = (err as { stderr?: Buffer }).stderr?.toString() ?? String(err);
-      throw new Error(`cannot install ${missing.join(', ')} (apt-get install -y ${missing.join(' ')}): ${stderr.trim()}`);
+      throw new Error(`cannot install ${missing.join(', ')} (apt-get install -y ${missing.join(' ')}): ${stderr.trim()}`, { cause: err });
     }
   }
   for (const pkg of missing) {

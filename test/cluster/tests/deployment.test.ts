@@ -25,7 +25,7 @@ function available(d: V1Deployment): boolean {
 describe('Deployment through @kubernetes/client-node', () => {
   it('becomes Available, and an image change rolls out to a new ReplicaSet', async () => {
     const name = 'web';
-    await k.apps.createNamespacedDeployment({ namespace: ns, body: deployment(name, 'registry.invalid/web:1', { replicas: 3 }) as V1Deployment });
+    await k.apps.createNamespacedDeployment({ namespace: ns, body: deployment(name, 'registry.invalid/web:1', { replicas: 3 }) });
 
     const first = await eventually('Deployment Available', () => k.apps.readNamespacedDeployment({ name, namespace: ns }), available);
     expect(first.status?.readyReplicas).toBe(3);

@@ -1,5 +1,5 @@
 // Shared by the Flagger tests (one file per scenario, so that they run in parallel).
-import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { deployment } from './helpers.ts';
 import type { Kube } from './helpers.ts';
 
@@ -36,6 +36,6 @@ export function canary(ns: string, name: string, analysis: Record<string, unknow
 }
 
 export async function createTarget(k: Kube, ns: string, name: string): Promise<void> {
-  await k.apps.createNamespacedDeployment({ namespace: ns, body: deployment(name, `registry.invalid/${name}:1`) as V1Deployment });
+  await k.apps.createNamespacedDeployment({ namespace: ns, body: deployment(name, `registry.invalid/${name}:1`) });
 }
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
-import type { KubernetesObject, V1Pod } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { inject } from 'vitest';
 import type { ClusterInfo } from '../src/index.ts';
 
@@ -79,7 +79,7 @@ export function pod(name: string, opts: { labels?: Record<string, string>; annot
   };
 }
 
-export function deployment(name: string, image: string, opts: { replicas?: number; labels?: Record<string, string> } = {}): KubernetesObject & Record<string, unknown> {
+export function deployment(name: string, image: string, opts: { replicas?: number; labels?: Record<string, string> } = {}): V1Deployment {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',

@@ -1,7 +1,7 @@
 // Each simulated pod behaviour (kwok/pod-stages.yaml), observed the way the platform will observe it: pod status
 // fields, events and logs through the Kubernetes API.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CoreV1Event, V1ContainerStatus, V1Deployment, V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Event, V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import {
   setNamespaceLogs,
   setPodLogs,
@@ -115,7 +115,7 @@ describe('simulated pods', () => {
 
   it('serves logs for pods with generated names (a Deployment) via ClusterLogs', async () => {
     await setNamespaceLogs(k.cluster, { name: `logs-${ns}`, namespaces: [ns], lines: ['Started Application in 2.1 seconds'] });
-    await k.apps.createNamespacedDeployment({ namespace: ns, body: deployment('logged', 'registry.invalid/logged:1', { replicas: 1 }) as V1Deployment });
+    await k.apps.createNamespacedDeployment({ namespace: ns, body: deployment('logged', 'registry.invalid/logged:1', { replicas: 1 }) });
     const pods = await eventually(
       'deployment pod running',
       () => k.core.listNamespacedPod({ namespace: ns, labelSelector: 'app=logged' }),
