@@ -1,0 +1,179 @@
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { CONSTRAINTS, ConfigError, ConflictError, InputError, isUniqueViolation, NotFoundError, type Database, type SecretBox } from '@appserving/shared';
+import { sql, type Kysely } from 'kysely';
+import { inspectKubeconfig } from '../domain/kubeconfig.ts';
+
+/** What the API shows of a cluster: never its kubeconfig. */
+export interface ClusterView {
+  id: string;
+  name: string;
+  api_server_url: string;
+  is_default: boolean;
+  created_at: Date;
+}
+
+const viewColumns = ['id', 'name', 'api_server_url', 'is_default', 'created_at'] as const;
+
+/**
+ * The additional authenticated data of a cluster's kubeconfig ciphertext: it only decrypts as this column of
+ * this row. Whoever decrypts it (the deployer, the watcher) uses the same function.
+ */
+export function kubeconfigAad(clusterId: string): string {
+  return `clusters.kubeconfig:${clusterId}`;
+}
+
+export const LOCAL_CLUSTER_NAME = 'local';
+
+/** Every live cluster, or (for a scoped token) those hosting one of `projectIds`. */
+export async function listClusters(db: Kysely<Database>, visible: readonly string[] | 'all'): Promise<ClusterView[]> {
+  if (visible !== 'all' && visible.length === 0) return [];
+  let query = db.selectFrom('clusters').select(viewColumns).where('deleted_at', 'is', null);
+  if (visible !== 'all') {
+    query = query.where('id', 'in', db.selectFrom('projects').select('cluster_id').where('id', 'in', visible).where('deleted_at', 'is', null));
+  }
+  return query.orderBy('name').execute();
+}
+
+/**
+ * Registers a cluster with its kubeconfig, encrypted and bound to the new row's id. `makeDefault` moves the
+ * default here; the first cluster becomes the default anyway.
+ */
+export async function registerCluster(
+  db: Kysely<Database>,
+  box: SecretBox,
+  request: { name: string; kubeconfig: string; makeDefault?: boolean },
+): Promise<ClusterView> {
+  const { apiServerUrl } = inspectKubeconfig(request.kubeconfig);
+  const id = randomUUID();
+  try {
+    return await db.transaction().execute(async (trx) => {
+      await lockClusterRegistry(trx);
+      const currentDefault = await trx.selectFrom('clusters').select('id').where('is_default', '=', true).where('deleted_at', 'is', null).executeTakeFirst();
+      const isDefault = request.makeDefault === true || currentDefault === undefined;
+      if (isDefault && currentDefault) await trx.updateTable('clusters').set({ is_default: false }).where('id', '=', currentDefault.id).execute();
+      return trx
+        .insertInto('clusters')
+        .values({
+          id,
+          name: request.name,
+          api_server_url: apiServerUrl,
+          kubeconfig_encrypted: box.encrypt(request.kubeconfig, kubeconfigAad(id)),
+          is_default: isDefault,
+        })
+        .returning(viewColumns)
+        .executeTakeFirstOrThrow();
+    });
+  } catch (error) {
+    if (isUniqueViolation(error, CONSTRAINTS.clusterName)) {
+      throw new ConflictError('cluster_name_taken', `a cluster named ${request.name} is already registered`, { details: { field: 'name' } });
+    }
+    throw error;
+  }
+}
+
+/**
+ * Removes a cluster: refused while apps or projects still use it. The row stays for the history of the apps
+ * that ran there, but its credentials are erased: a removed cluster keeps no usable secret.
+ */
+export async function removeCluster(db: Kysely<Database>, clusterId: string): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const cluster = await trx
+      .selectFrom('clusters')
+      .select(['id', 'name'])
+      .where('id', '=', clusterId)
+      .where('deleted_at', 'is', null)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!cluster) throw new NotFoundError('cluster_not_found', `no cluster with id ${clusterId}`);
+    const apps = await countLive(trx, 'apps', clusterId);
+    const projects = await countLive(trx, 'projects', clusterId);
+    if (apps > 0 || projects > 0) {
+      const uses = [apps > 0 ? plural(apps, 'app') : '', projects > 0 ? plural(projects, 'project') : ''].filter(Boolean).join(' and ');
+      throw new ConflictError('cluster_in_use', `cluster ${cluster.name} still has ${uses}: delete them first`, { details: { apps, projects } });
+    }
+    await trx
+      .updateTable('clusters')
+      .set({ deleted_at: new Date(), is_default: false, kubeconfig_encrypted: Buffer.alloc(0) })
+      .where('id', '=', clusterId)
+      .execute();
+  });
+}
+
+/**
+ * At start-up: registers (or refreshes) the `local` cluster from a kubeconfig file. Idempotent, and safe when
+ * replicas start together. It becomes the default when no other cluster is; re-encrypting on every start also
+ * moves its ciphertext to the current key after a rotation.
+ */
+export async function registerLocalCluster(
+  db: Kysely<Database>,
+  box: SecretBox,
+  kubeconfigPath: string,
+): Promise<{ id: string; created: boolean; apiServerUrl: string }> {
+  // A bad file is a configuration error: the process stops with exit code 78, naming the variable.
+  let kubeconfig: string;
+  try {
+    kubeconfig = await readFile(kubeconfigPath, 'utf8');
+  } catch (error) {
+    const reason = (error as { code?: string }).code ?? 'unreadable';
+    throw new ConfigError([`APPSERVING_LOCAL_CLUSTER_KUBECONFIG: cannot read ${kubeconfigPath} (${reason})`]);
+  }
+  let apiServerUrl: string;
+  try {
+    ({ apiServerUrl } = inspectKubeconfig(kubeconfig));
+  } catch (error) {
+    if (error instanceof InputError) throw new ConfigError([`APPSERVING_LOCAL_CLUSTER_KUBECONFIG: ${kubeconfigPath}: ${error.message}`]);
+    throw error;
+  }
+  return db.transaction().execute(async (trx) => {
+    await lockClusterRegistry(trx);
+    const existing = await trx.selectFrom('clusters').select('id').where('name', '=', LOCAL_CLUSTER_NAME).where('deleted_at', 'is', null).executeTakeFirst();
+    if (existing) {
+      await trx
+        .updateTable('clusters')
+        .set({ api_server_url: apiServerUrl, kubeconfig_encrypted: box.encrypt(kubeconfig, kubeconfigAad(existing.id)) })
+        .where('id', '=', existing.id)
+        .execute();
+      return { id: existing.id, created: false, apiServerUrl };
+    }
+    const currentDefault = await trx.selectFrom('clusters').select('id').where('is_default', '=', true).where('deleted_at', 'is', null).executeTakeFirst();
+    const id = randomUUID();
+    await trx
+      .insertInto('clusters')
+      .values({
+        id,
+        name: LOCAL_CLUSTER_NAME,
+        api_server_url: apiServerUrl,
+        kubeconfig_encrypted: box.encrypt(kubeconfig, kubeconfigAad(id)),
+        is_default: currentDefault === undefined,
+      })
+      .execute();
+    return { id, created: true, apiServerUrl };
+  });
+}
+
+/** Decrypts a live cluster's kubeconfig (for the processes that talk to the cluster). */
+export async function loadKubeconfig(db: Kysely<Database>, box: SecretBox, clusterId: string): Promise<string> {
+  const row = await db.selectFrom('clusters').select('kubeconfig_encrypted').where('id', '=', clusterId).where('deleted_at', 'is', null).executeTakeFirst();
+  if (!row) throw new NotFoundError('cluster_not_found', `no cluster with id ${clusterId}`);
+  return box.decryptText(row.kubeconfig_encrypted, kubeconfigAad(clusterId));
+}
+
+/** Serialises changes to the set of clusters (the default flag, the local upsert) across replicas. */
+async function lockClusterRegistry(trx: Kysely<Database>): Promise<void> {
+  await sql`select pg_advisory_xact_lock(hashtext('appserving:clusters'))`.execute(trx);
+}
+
+async function countLive(trx: Kysely<Database>, table: 'apps' | 'projects', clusterId: string): Promise<number> {
+  const { count } = await trx
+    .selectFrom(table)
+    .select((eb) => eb.fn.countAll<string>().as('count'))
+    .where('cluster_id', '=', clusterId)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirstOrThrow();
+  return Number(count);
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
