@@ -1,7 +1,7 @@
 // Each simulated pod behaviour (kwok/pod-stages.yaml), observed the way the platform will observe it: pod status
 // fields, events and logs through the Kubernetes API.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CoreV1Event, V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Event, KubernetesObject, V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import {
   setNamespaceLogs,
   setPodLogs,
@@ -57,6 +57,29 @@ describe('simulated pods', () => {
     );
     const p = await eventually('build Failed', read('build-fail'), (p) => p.status?.phase === 'Failed');
     expect(container(p)?.state?.terminated).toMatchObject({ exitCode: 2, reason: 'Error', message: 'error building image: COPY failed: no such file' });
+  });
+
+  it('a Job (the Kaniko builder may use one) completes through the real Job controller', async () => {
+    await k.apply({
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'build-job', namespace: ns },
+      spec: {
+        backoffLimit: 0,
+        template: {
+          metadata: { annotations: { [SIM_TERMINATION_MESSAGE_ANNOTATION]: 'sha256:feed' } },
+          spec: { restartPolicy: 'Never', containers: [{ name: 'kaniko', image: 'registry.invalid/kaniko:1' }] },
+        },
+      },
+    });
+    const job = await eventually(
+      'Job Complete',
+      () => k.objects.read<KubernetesObject & { status?: { succeeded?: number; conditions?: { type: string; status: string }[] } }>({ apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'build-job', namespace: ns } }),
+      (j) => j.status?.conditions?.some((c) => c.type === 'Complete' && c.status === 'True') ?? false,
+    );
+    expect(job.status?.succeeded).toBe(1);
+    const pods = await k.core.listNamespacedPod({ namespace: ns, labelSelector: 'job-name=build-job' });
+    expect(container(pods.items[0]!)?.state?.terminated).toMatchObject({ exitCode: 0, message: 'sha256:feed' });
   });
 
   it('an image that cannot be pulled shows ErrImagePull, then ImagePullBackOff', async () => {
