@@ -1,8 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { ConflictError, createDatabase, InputError, migrateToLatest, type Database, type DatabaseHandle } from '@appserving/shared';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConflictError, createDatabase, createLogger, createSecretBox, DEV_SECRET_KEY, InputError, migrateToLatest, type Database, type DatabaseHandle } from '@appserving/shared';
 import { createThrowawayDatabase } from '@appserving/shared/testing';
 import { sql, type Kysely } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { testKubeconfig } from '../domain/kubeconfig.fixtures.ts';
+import { prepareAccess } from './access-startup.ts';
 import { authenticateToken, bootstrapAdminToken, createApiToken, hashApiToken, LAST_USED_RESOLUTION_MS, revokeApiToken } from './api-tokens.ts';
 
 const databaseServer = process.env.APPSERVING_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -144,5 +149,40 @@ describe('API tokens', () => {
     const t1 = new Date(t0.getTime() + LAST_USED_RESOLUTION_MS);
     await authenticateToken(db, token.token, t1);
     expect(await lastUsed()).toEqual(t1);
+  });
+});
+
+describe('prepareAccess', () => {
+  it('bootstraps the admin token and the local cluster, warning about the development key, with no secret in the log', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'appserving-access-'));
+    const lines: string[] = [];
+    const log = createLogger({ service: 'gateway-test', level: 'trace', destination: { write: (line: string) => lines.push(line) } });
+    try {
+      const kubeconfig = testKubeconfig();
+      const path = join(dir, 'kubeconfig.yaml');
+      await writeFile(path, kubeconfig.text);
+      const announced: string[] = [];
+      const box = createSecretBox([DEV_SECRET_KEY]);
+      const result = await prepareAccess({
+        db,
+        box,
+        config: { adminToken: '', localClusterKubeconfig: path },
+        log,
+        developmentKey: true,
+        announce: (token) => announced.push(token),
+      });
+      expect(result).toEqual({ admin: 'generated', localClusterId: expect.any(String) });
+      expect(announced).toHaveLength(1);
+      const again = await prepareAccess({ db, box, config: { adminToken: '', localClusterKubeconfig: path }, log, developmentKey: true });
+      expect(again).toEqual({ admin: 'existing', localClusterId: result.localClusterId });
+
+      const text = lines.join('\n');
+      expect(text).toContain('public development key');
+      expect(text).toContain('local cluster registered');
+      expect(text).not.toContain(announced[0]);
+      for (const secret of kubeconfig.secrets) expect(text).not.toContain(secret);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

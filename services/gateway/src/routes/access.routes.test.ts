@@ -19,7 +19,7 @@ import {
   type SecretBox,
 } from '@appserving/shared';
 import { createThrowawayDatabase } from '@appserving/shared/testing';
-import Fastify, { type FastifyInstance, type InjectOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type InjectOptions } from 'fastify';
 import type { Kysely } from 'kysely';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,7 +52,7 @@ const kubeconfigs: TestKubeconfig[] = [];
  * route that checks project access the way the apps routes do.
  */
 async function buildApp(): Promise<FastifyInstance> {
-  const log = createLogger({ service: 'gateway-test', level: 'trace', destination: { write: (line: string) => logLines.push(line) } });
+  const log: FastifyBaseLogger = createLogger({ service: 'gateway-test', level: 'trace', destination: { write: (line: string) => logLines.push(line) } });
   const server = Fastify({ loggerInstance: log });
   server.setValidatorCompiler(typeboxValidatorCompiler);
   server.setErrorHandler((error, _request, reply) => {
