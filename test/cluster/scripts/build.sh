@@ -16,7 +16,7 @@ JOBS=${APPSERVING_BUILD_JOBS:-$(nproc)}
 GO=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
 [ -x "$GO" ] || { echo "cluster-build: no Go toolchain found (looked for 'go' on PATH and /usr/local/go/bin/go)" >&2; exit 1; }
 
-export GOTOOLCHAIN=local GOWORK=off CGO_ENABLED=0 GOFLAGS=-mod=mod
+export GOTOOLCHAIN=local GOWORK=off CGO_ENABLED=0 GOFLAGS="-mod=mod -buildvcs=false"
 mkdir -p "$ROOT"
 
 log() { printf '[cluster-build %s] %s\n' "$(date +%H:%M:%S)" "$*"; }

@@ -111,7 +111,7 @@ function leftoverProcesses(dir: string, binaries: readonly string[]): number[] {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     try {
       const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (binaries.includes(argv[0] ?? '') && argv.some((a) => a.includes(dir))) found.push(Number(entry));
+      if (binaries.includes(argv[0] ?? '') && argv.some((a) => a.includes(`${dir}/`))) found.push(Number(entry));
     } catch {
       // exited
     }
@@ -120,10 +120,9 @@ function leftoverProcesses(dir: string, binaries: readonly string[]): number[] {
 }
 
 async function stopAll(state: ClusterState | undefined, dir: string, binaries: readonly string[], log: (l: string) => void): Promise<void> {
-  const known = state ? state.processes : [];
-  for (const p of known) {
-    if (isOurProcess(p.pid, p.binary)) log(`stopping ${p.name} (pid ${p.pid})`);
-  }
+  // Only groups whose leader still runs our binary: after a reboot, a recorded pid may belong to someone else.
+  const known = (state?.processes ?? []).filter((p) => isOurProcess(p.pid, p.binary));
+  for (const p of known) log(`stopping ${p.name} (pid ${p.pid})`);
   // Clients first, then the apiserver, then etcd: an apiserver whose etcd is gone takes long to shut down.
   const last = ['kube-apiserver', 'etcd'];
   await Promise.all(known.filter((p) => !last.includes(p.name)).map((p) => stopProcessGroup(p.pid)));
