@@ -40,7 +40,8 @@ export async function idempotent<T>(
         method: context.method,
         path: context.path,
         request_hash: requestHash,
-        status_code: 0,
+        // 102 Processing: claimed, the work is under way in this transaction.
+        status_code: 102,
         response: 'null',
       })
       .onConflict((oc) => oc.columns(['principal', 'key']).doNothing())

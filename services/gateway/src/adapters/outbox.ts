@@ -48,7 +48,9 @@ export function createOutboxRelay(deps: {
   let running: Promise<void> | undefined;
   let stopped = false;
 
-  async function publish(entry: OutboxEntry): Promise<boolean> {
+  // `db` is the sweep's transaction when the sweep holds the row lock: updating through another connection
+  // would wait on that lock forever.
+  async function publish(entry: OutboxEntry, db: Kysely<Database> | Transaction<Database> = deps.db): Promise<boolean> {
     const messageType = messageTypeOf(entry.event.type);
     if (!messageType) {
       deps.log.error({ id: entry.id, type: entry.event.type }, 'outbox entry of an unknown type; left unpublished');
@@ -56,10 +58,10 @@ export function createOutboxRelay(deps: {
     }
     try {
       await deps.publisher.publishEvent(messageType, entry.subject, entry.event);
-      await deps.db.updateTable('outbox').set({ published_at: new Date() }).where('id', '=', entry.id).execute();
+      await db.updateTable('outbox').set({ published_at: new Date() }).where('id', '=', entry.id).execute();
       return true;
     } catch (error) {
-      await deps.db
+      await db
         .updateTable('outbox')
         .set((eb) => ({ attempts: eb('attempts', '+', 1), last_error: error instanceof Error ? error.message : String(error) }))
         .where('id', '=', entry.id)
@@ -85,7 +87,7 @@ export function createOutboxRelay(deps: {
         .execute();
       for (const row of rows) {
         if (stopped) break;
-        await publish({ id: row.id, subject: row.subject, event: row.event as unknown as CloudEvent });
+        await publish({ id: row.id, subject: row.subject, event: row.event as unknown as CloudEvent }, trx);
       }
     });
   }

@@ -59,7 +59,9 @@ export async function appsRoutes(app: FastifyInstance, deps: AppsRoutesDeps): Pr
     const outcome = await idempotent(db, { principal: principal.id, key, method: request.method, path: request.url, body: request.body ?? null }, (trx) =>
       work(trx, principal),
     );
-    if (outcome.afterCommit) await deps.outbox.publishNow(outcome.afterCommit);
+    // Accepted means committed: the answer does not wait for NATS. The outbox relay publishes whatever this
+    // immediate attempt could not (NATS down, process killed right here).
+    if (outcome.afterCommit) void deps.outbox.publishNow(outcome.afterCommit);
     if (outcome.replayed) void reply.header('idempotent-replayed', 'true');
     return reply.code(outcome.status).send(outcome.body);
   }

@@ -1,0 +1,318 @@
+import { randomUUID } from 'node:crypto';
+import { createDatabase, createPublisher, migrateToLatest, streams, type CloudEvent, type DatabaseHandle } from '@appserving/shared';
+import { createThrowawayDatabase, startTestNatsServer, type TestNatsServer } from '@appserving/shared/testing';
+import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createOutboxRelay, type OutboxRelay } from '../adapters/outbox.ts';
+import { gatewayApp } from '../app.ts';
+import { createMessaging } from '@appserving/shared';
+
+const databaseServer = process.env.APPSERVING_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const log = pino({ level: 'silent' });
+
+let nats: TestNatsServer;
+let nc: NatsConnection;
+let jsm: JetStreamManager;
+let throwaway: { url: string; drop(): Promise<void> };
+let database: DatabaseHandle;
+let app: FastifyInstance;
+let outbox: OutboxRelay;
+let base: string;
+let clusterId: string;
+
+const seedRequest = {
+  name: 'my-petclinic',
+  version: 'v1',
+  target_cluster_id: 'local',
+  task_type: 'all',
+  artifact_url: 'http://nexus.example/repository/my-release-repo/default/petclinic/1.0/petclinic-1.0.jar',
+  port: '8080',
+  resource_spec: 'medium',
+  profile: 'default',
+};
+
+beforeAll(async () => {
+  nats = await startTestNatsServer();
+  nc = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 200 });
+  const messaging = await createMessaging({ nc, source: '/test', settings: { consumerConcurrency: 1, ackWaitMs: 5_000, retry: { maxDeliveries: 3, baseDelayMs: 100, maxDelayMs: 1_000 } }, log });
+  await messaging.ensureTopology();
+  jsm = await jetstreamManager(nc);
+  throwaway = await createThrowawayDatabase(databaseServer);
+  database = createDatabase({ url: throwaway.url, onPoolError: () => {} });
+  await migrateToLatest(database.db);
+  clusterId = (
+    await database.db
+      .insertInto('clusters')
+      .values({ name: 'local', api_server_url: 'https://127.0.0.1:6443', kubeconfig_encrypted: Buffer.from('x'), is_default: true })
+      .returning('id')
+      .executeTakeFirstOrThrow()
+  ).id;
+  outbox = createOutboxRelay({ db: database.db, publisher: createPublisher({ js: jetstream(nc), source: '/appserving/gateway' }), log, staleAfterMs: 300, intervalMs: 200 });
+  outbox.start();
+  app = Fastify({ logger: false });
+  await app.register(gatewayApp, {
+    registry: new Registry(),
+    checks: [],
+    isShuttingDown: () => false,
+    apps: {
+      db: database.db,
+      outbox,
+      source: '/appserving/gateway',
+      principalOf: () => ({ id: 'test', projects: 'all' }),
+      projectFor: async () => null,
+      sealSecrets: (plaintext) => Buffer.from(plaintext.toString('base64')),
+      openSecrets: (ciphertext) => Buffer.from(ciphertext.toString(), 'base64'),
+    },
+  });
+  base = await app.listen({ host: '127.0.0.1', port: 0 });
+});
+
+afterAll(async () => {
+  const step = async (name: string, fn: () => Promise<unknown> | undefined) => {
+    const started = Date.now();
+    await fn();
+    if (Date.now() - started > 5_000) console.warn(`afterAll: ${name} took ${Date.now() - started} ms`);
+  };
+  await step('app.close', () => app?.close());
+  await step('outbox.stop', () => outbox?.stop());
+  await database?.close();
+  await nc?.close();
+  await nats?.dispose();
+  await throwaway?.drop();
+});
+
+async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+}
+
+async function commandsFor(appId: string): Promise<CloudEvent[]> {
+  const found: CloudEvent[] = [];
+  const info = await jsm.streams.info(streams.commands.name);
+  for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
+    const m = await jsm.streams.getMessage(streams.commands.name, { seq }).catch(() => null);
+    if (m && m.subject.endsWith(`.${appId}`)) found.push(m.json<CloudEvent>());
+  }
+  return found;
+}
+
+async function finishOperations(appId: string, releaseStatus = 'succeeded', image?: string) {
+  await database.db.updateTable('operations').set({ status: 'succeeded', finished_at: new Date() }).where('app_id', '=', appId).where('status', 'in', ['pending', 'running']).execute();
+  await database.db
+    .updateTable('releases')
+    .set({ status: releaseStatus as 'succeeded', finished_at: new Date(), ...(image ? { image_ref: image.split('@')[0] ?? image, image_digest: image.split('@')[1] ?? null } : {}) })
+    .where('app_id', '=', appId)
+    .where('finished_at', 'is', null)
+    .execute();
+}
+
+async function waitFor<T>(probe: () => Promise<T>, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe("the seed's demo over HTTP", () => {
+  let appId: string;
+
+  it('creates the app from the seed request as written and publishes a build command', async () => {
+    const created = await call('POST', '/apps', seedRequest);
+    expect(created.status).toBe(202);
+    appId = created.body.app.id;
+    expect(created.body.app).toMatchObject({ name: 'my-petclinic', cluster: { id: clusterId, name: 'local' }, app_type: 'jar', strategy: 'rolling' });
+    expect(created.body.release).toMatchObject({ version: 1, version_label: 'v1', task_type: 'all', status: 'pending', spec: { port: 8080, resource_spec: 'medium', profile: 'default' } });
+
+    const [command, ...others] = await waitFor(async () => {
+      const c = await commandsFor(appId);
+      return c.length > 0 ? c : undefined;
+    }, 'the build command');
+    expect(others).toHaveLength(0);
+    expect(command).toMatchObject({
+      specversion: '1.0',
+      type: 'dev.appserving.command.build.v1',
+      source: '/appserving/gateway',
+      id: created.body.operation.command_id,
+      data: { release: { app_id: appId, app_name: 'my-petclinic', version: 1, cluster_id: clusterId }, then_deploy: true, spec: { artifact_url: seedRequest.artifact_url, port: 8080 } },
+    });
+  });
+
+  it('gets the app with its current release and status', async () => {
+    const got = await call('GET', `/apps/${appId}`);
+    expect(got.status).toBe(200);
+    expect(got.body).toMatchObject({ id: appId, name: 'my-petclinic', status: 'pending', current_release: { version_label: 'v1' }, operation: { kind: 'create', status: 'pending' } });
+  });
+
+  it('refuses a second operation while one is in flight, naming it', async () => {
+    const second = await call('PATCH', `/apps/${appId}`, { replicas: 2 });
+    expect(second.status).toBe(409);
+    expect(second.body.error.code).toBe('operation_in_flight');
+    expect(second.body.error.message).toContain('create operation in flight');
+    expect(second.body.error.details.operation.kind).toBe('create');
+  });
+
+  it('updates to v2 keeping the fields left out, and keeps the history', async () => {
+    await finishOperations(appId, 'succeeded', '127.0.0.1:5000/my-petclinic@sha256:' + '1'.repeat(64));
+    const updated = await call('PATCH', `/apps/${appId}`, { artifact_url: 'http://nexus.example/petclinic-2.0.jar' });
+    expect(updated.status).toBe(202);
+    expect(updated.body.release).toMatchObject({
+      version: 2,
+      version_label: 'v2',
+      spec: { artifact_url: 'http://nexus.example/petclinic-2.0.jar', port: 8080, resource_spec: 'medium', profile: 'default', app_type: 'jar' },
+    });
+    const history = await call('GET', `/apps/${appId}/releases`);
+    expect(history.body.items.map((r: { version_label: string }) => r.version_label)).toEqual(['v2', 'v1']);
+    expect((await call('GET', `/apps/${appId}/releases/v1`)).body.status).toBe('succeeded');
+    expect((await call('GET', `/apps/${appId}/releases/2`)).body.version_label).toBe('v2');
+    expect((await call('GET', `/apps/${appId}/releases/v9`)).body.error.code).toBe('release_not_found');
+  });
+
+  it('rolls back to v1 exactly: its image digest and spec, as a new release that deploys', async () => {
+    await finishOperations(appId, 'succeeded', '127.0.0.1:5000/my-petclinic@sha256:' + '2'.repeat(64));
+    const rolled = await call('POST', `/apps/${appId}/rollback`, { to_version: 'v1', skip_analysis: true });
+    expect(rolled.status).toBe(202);
+    expect(rolled.body.release).toMatchObject({ version: 3, task_type: 'deploy', spec: { artifact_url: seedRequest.artifact_url } });
+    const deploy = await waitFor(async () => (await commandsFor(appId)).find((c) => c.type === 'dev.appserving.command.deploy.v1'), 'the deploy command');
+    expect(deploy.data).toMatchObject({ image: '127.0.0.1:5000/my-petclinic@sha256:' + '1'.repeat(64), skip_analysis: true, release: { version: 3 } });
+  });
+
+  it('deletes the app with a delete command, cancelling what was in flight', async () => {
+    const deleted = await call('DELETE', `/apps/${appId}`);
+    expect(deleted.status).toBe(202);
+    const command = await waitFor(async () => (await commandsFor(appId)).find((c) => c.type === 'dev.appserving.command.delete.v1'), 'the delete command');
+    expect(command.data).toMatchObject({ release: { app_id: appId } });
+    expect((await call('GET', `/apps/${appId}`)).body.status).toBe('deleting');
+  });
+});
+
+describe('validation', () => {
+  it('refuses unknown fields by name', async () => {
+    const r = await call('POST', '/apps', { ...seedRequest, name: 'a1', colour: 'blue', replica: 3 });
+    expect(r.status).toBe(400);
+    expect(r.body.error.code).toBe('invalid_request');
+    expect(r.body.error.details.problems).toEqual(
+      expect.arrayContaining([
+        { path: '/colour', message: 'unknown field' },
+        { path: '/replica', message: 'unknown field' },
+      ]),
+    );
+  });
+
+  it.each([
+    ['My_App', 'DNS label'],
+    ['9lives', 'DNS label'],
+    ['a'.repeat(41), 'at most 40 characters'],
+    ['ends-with-', 'DNS label'],
+  ])('refuses the name %s saying why', async (name, why) => {
+    const r = await call('POST', '/apps', { ...seedRequest, name });
+    expect(r.status).toBe(400);
+    expect(r.body.error.details.problems[0]).toMatchObject({ path: '/name' });
+    expect(r.body.error.message).toContain(why);
+  });
+
+  it('says what a task needs, and refuses a bad port, JSON or cluster', async () => {
+    const noArtifact = await call('POST', '/apps', { name: 'no-artifact', task_type: 'all' });
+    expect(noArtifact.status).toBe(400);
+    expect(noArtifact.body.error.details.problems.map((p: { path: string }) => p.path)).toEqual(['/artifact_url', '/app_type']);
+    expect((await call('POST', '/apps', { ...seedRequest, name: 'bad-port', port: '99999' })).body.error.details.problems[0].path).toBe('/port');
+    expect((await call('POST', '/apps', { ...seedRequest, name: 'bad-port', port: 'http' })).status).toBe(400);
+    const badJson = await call('POST', '/apps', '{"name": ');
+    expect(badJson.status).toBe(400);
+    expect(badJson.body.error.code).toBeTruthy();
+    const noCluster = await call('POST', '/apps', { ...seedRequest, name: 'elsewhere', target_cluster_id: 'cdozqn511' });
+    expect(noCluster.status).toBe(400);
+    expect(noCluster.body.error).toMatchObject({ code: 'cluster_not_found' });
+    expect(noCluster.body.error.message).toContain('cdozqn511');
+  });
+
+  it('refuses a second app of the same name, and answers 404 for an unknown app', async () => {
+    expect((await call('POST', '/apps', { ...seedRequest, name: 'twice' })).status).toBe(202);
+    const again = await call('POST', '/apps', { ...seedRequest, name: 'twice' });
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe('app_name_taken');
+    const missing = await call('GET', `/apps/${randomUUID()}`);
+    expect(missing.status).toBe(404);
+    expect(missing.body.error.code).toBe('app_not_found');
+    expect((await call('GET', '/apps/not-a-uuid')).status).toBe(400);
+  });
+});
+
+describe('Idempotency-Key', () => {
+  it('returns the first response for the same key and body, and issues one command', async () => {
+    const key = randomUUID();
+    const body = { ...seedRequest, name: 'idem-one' };
+    const first = await call('POST', '/apps', body, { 'idempotency-key': key });
+    const second = await call('POST', '/apps', { ...body }, { 'idempotency-key': key });
+    expect(first.status).toBe(202);
+    expect(second.status).toBe(202);
+    expect(second.body).toEqual(first.body);
+    expect(second.headers.get('idempotent-replayed')).toBe('true');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await commandsFor(first.body.app.id)).toHaveLength(1);
+  });
+
+  it('refuses the same key with a different body', async () => {
+    const key = randomUUID();
+    expect((await call('POST', '/apps', { ...seedRequest, name: 'idem-two' }, { 'idempotency-key': key })).status).toBe(202);
+    const reused = await call('POST', '/apps', { ...seedRequest, name: 'idem-three' }, { 'idempotency-key': key });
+    expect(reused.status).toBe(400);
+    expect(reused.body.error.code).toBe('idempotency_key_reused');
+  });
+
+  it('lets exactly one of several concurrent requests with one key do the work', async () => {
+    const key = randomUUID();
+    const results = await Promise.all(Array.from({ length: 6 }, () => call('POST', '/apps', { ...seedRequest, name: 'idem-race' }, { 'idempotency-key': key })));
+    expect(new Set(results.map((r) => r.status))).toEqual(new Set([202]));
+    expect(new Set(results.map((r) => r.body.app.id)).size).toBe(1);
+    const apps = await database.db.selectFrom('apps').select('id').where('name', '=', 'idem-race').execute();
+    expect(apps).toHaveLength(1);
+  });
+});
+
+describe('nothing accepted is lost', () => {
+  it('accepts while NATS is down and publishes the command when it is back', async () => {
+    await nats.stop();
+    const created = await call('POST', '/apps', { ...seedRequest, name: 'while-down' });
+    expect(created.status).toBe(202);
+    const pending = await database.db.selectFrom('outbox').select(['id', 'published_at']).where('id', '=', created.body.operation.command_id).executeTakeFirstOrThrow();
+    expect(pending.published_at).toBeNull();
+    await nats.start();
+    const commands = await waitFor(async () => {
+      const c = await commandsFor(created.body.app.id).catch(() => []);
+      return c.length > 0 ? c : undefined;
+    }, 'the command after NATS came back', 20_000);
+    expect(commands.map((c) => c.id)).toEqual([created.body.operation.command_id]);
+    await waitFor(async () => {
+      const row = await database.db.selectFrom('outbox').select('published_at').where('id', '=', created.body.operation.command_id).executeTakeFirstOrThrow();
+      return row.published_at !== null;
+    }, 'the outbox entry to be marked published');
+  });
+});
+
+describe('OpenAPI', () => {
+  it('serves the document generated from the same schemas', async () => {
+    const doc = await call('GET', '/openapi.json');
+    expect(doc.status).toBe(200);
+    expect(doc.body.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/apps', '/apps/{id}', '/apps/{id}/releases', '/apps/{id}/rollback']));
+    const create = doc.body.paths['/apps'].post.requestBody.content['application/json'].schema;
+    expect(Object.keys(create.properties)).toEqual(expect.arrayContaining(['name', 'target_cluster_id', 'task_type', 'artifact_url', 'port', 'resource_spec', 'profile', 'secrets']));
+    expect(create.additionalProperties).toBe(false);
+    const docs = await fetch(`${base}/docs`, { redirect: 'manual' });
+    expect([200, 302]).toContain(docs.status);
+    void sql;
+  });
+});
