@@ -12,5 +12,8 @@ export default defineConfig({
     // The tests share one cluster and are independent (one namespace each); a few files run in parallel.
     fileParallelism: true,
     maxWorkers: 3,
+    // Its own group, after the unit and integration projects: different worker settings need a separate
+    // group, and the cluster's CPU use would otherwise skew the timing-sensitive integration tests.
+    sequence: { groupOrder: 1 },
   },
 });

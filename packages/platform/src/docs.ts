@@ -6,9 +6,11 @@ import { watcherSettings } from '@appserving/watcher/config';
 
 /** The configuration reference, generated from the settings every service validates at start. */
 export function configurationReference(): string {
+  const { httpPort: gatewayPort, ...gatewayOwn } = gatewaySettings;
   return describeSettings({
     ...commonSettings,
-    gatewayPort: gatewaySettings.httpPort,
+    ...gatewayOwn,
+    gatewayPort,
     builderPort: builderSettings.httpPort,
     deployerPort: deployerSettings.httpPort,
     watcherPort: watcherSettings.httpPort,

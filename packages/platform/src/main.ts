@@ -9,9 +9,11 @@ import { createWatcher } from '@appserving/watcher';
 import { watcherSettings } from '@appserving/watcher/config';
 
 /** All four services in one process, sharing one NATS connection and one database pool. */
+const { httpPort: gatewayPort, ...gatewayOwnSettings } = gatewaySettings;
 const platformSettings = {
   ...commonSettings,
-  gatewayPort: gatewaySettings.httpPort,
+  ...gatewayOwnSettings,
+  gatewayPort,
   builderPort: builderSettings.httpPort,
   deployerPort: deployerSettings.httpPort,
   watcherPort: watcherSettings.httpPort,
@@ -25,7 +27,7 @@ const running = await startServiceProcess({
     createWatcher(runtime, { httpHost: config.httpHost, httpPort: config.watcherPort }),
     createBuilder(runtime, { httpHost: config.httpHost, httpPort: config.builderPort }),
     createDeployer(runtime, { httpHost: config.httpHost, httpPort: config.deployerPort }),
-    createGateway(runtime, { httpHost: config.httpHost, httpPort: config.gatewayPort }),
+    createGateway(runtime, { ...config, httpPort: config.gatewayPort }),
   ],
 }).catch((error: unknown) => exitOnStartupError('platform', error));
 

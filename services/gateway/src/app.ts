@@ -1,21 +1,31 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { httpErrorBodyOf, httpStatusOf, isAppServingError, registerOpsRoutes, type ReadinessCheck } from '@appserving/shared';
-import type { FastifyError, FastifyInstance } from 'fastify';
+import { httpErrorBodyOf, httpStatusOf, isAppServingError, registerOpsRoutes, type Database, type ReadinessCheck, type SecretBox } from '@appserving/shared';
+import type { FastifyError, FastifyReply, FastifyRequest, FastifyInstance } from 'fastify';
+import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
+import type { ArtifactStore } from './adapters/artifact.store.ts';
+import { authPlugin } from './auth/auth.plugin.ts';
 import { typeboxValidatorCompiler } from './http/validation.ts';
 import { appsRoutes, type AppsRoutesDeps } from './routes/apps.routes.ts';
+import { artifactsRoutes } from './routes/artifacts.routes.ts';
+import { clustersRoutes } from './routes/clusters.routes.ts';
+import { projectsRoutes } from './routes/projects.routes.ts';
+import { tokensRoutes } from './routes/tokens.routes.ts';
 
 export interface GatewayDeps {
+  db: Kysely<Database>;
+  box: SecretBox;
   registry: Registry;
   checks: readonly ReadinessCheck[];
   isShuttingDown: () => boolean;
   apps: AppsRoutesDeps;
+  artifacts: ArtifactStore;
 }
 
 /**
- * The gateway as a plain fastify plugin: routes, validation and the one error handler. `service.ts` owns
- * listening and closing; tests drive this with `inject()` or a real socket.
+ * The gateway as a plain fastify plugin: authentication, validation, routes and the one error handler.
+ * `service.ts` owns listening and closing; tests drive this with `inject()` or a real socket.
  */
 export async function gatewayApp(app: FastifyInstance, deps: GatewayDeps): Promise<void> {
   app.setValidatorCompiler(typeboxValidatorCompiler);
@@ -23,6 +33,8 @@ export async function gatewayApp(app: FastifyInstance, deps: GatewayDeps): Promi
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ error: { code: 'route_not_found', message: `no route ${request.method} ${request.url.split('?')[0] ?? ''}` } }),
   );
+  // First, so its hook covers every route registered after it; probes, metrics and the API docs stay open.
+  await app.register(authPlugin, { db: deps.db });
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -39,9 +51,14 @@ export async function gatewayApp(app: FastifyInstance, deps: GatewayDeps): Promi
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   registerOpsRoutes(app, deps);
   await app.register(appsRoutes, deps.apps);
+  await app.register(artifactsRoutes, { store: deps.artifacts });
+  await app.register(clustersRoutes, { db: deps.db, box: deps.box });
+  await app.register(projectsRoutes, { db: deps.db });
+  await app.register(tokensRoutes, { db: deps.db });
 }
 
-function errorHandler(this: FastifyInstance, error: FastifyError, request: Parameters<Parameters<FastifyInstance['setErrorHandler']>[0]>[1], reply: Parameters<Parameters<FastifyInstance['setErrorHandler']>[0]>[2]) {
+/** The one error handler: the shared error kinds map to their status; 5xx never shows internals. */
+export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   if (isAppServingError(error)) return reply.code(httpStatusOf(error)).send(httpErrorBodyOf(error));
   // fastify's own 4xx (malformed JSON, body too large, unsupported media type) pass through with their code.
   if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {

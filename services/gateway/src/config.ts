@@ -34,4 +34,17 @@ export const gatewaySettings = {
     description:
       'Kubeconfig file of the `local` cluster, registered (as the default cluster) at start, e.g. `~/.cache/appserving/cluster/run-26400/kubeconfig.yaml` written by `pnpm cluster:up`. Empty: none.',
   }),
+  artifactHostAllowlist: setting({
+    env: 'APPSERVING_ARTIFACT_HOST_ALLOWLIST',
+    schema: Type.String(),
+    default: '',
+    description:
+      'Hosts (`host` or `host:port`, comma-separated) an artifact_url may name even though they resolve to loopback, private or link-local addresses, e.g. an in-house Nexus (docs/artifacts.md).',
+  }),
+  artifactMaxBytes: setting({
+    env: 'APPSERVING_ARTIFACT_MAX_BYTES',
+    schema: Type.Integer({ minimum: 1024 }),
+    default: 512 * 1024 * 1024,
+    description: 'Largest artifact accepted by POST /artifacts and fetched by a build, in bytes.',
+  }),
 } as const;

@@ -1,45 +1,65 @@
-import type { Runtime, ServiceUnit } from '@appserving/shared';
+import type { ConfigOf, Runtime, ServiceUnit } from '@appserving/shared';
+import { InputError } from '@appserving/shared';
 import Fastify from 'fastify';
+import { checkArtifactUrl, parseArtifactHostAllowlist } from './adapters/artifact-url.guard.ts';
+import { createArtifactStore, parseStoredArtifactUrl, type ArtifactStore } from './adapters/artifact.store.ts';
 import { createOutboxRelay } from './adapters/outbox.ts';
+import { projectForNewApp } from './adapters/project.repository.ts';
 import { gatewayApp } from './app.ts';
-import type { AppsRoutesDeps } from './routes/apps.routes.ts';
+import { prepareAccess } from './auth/access-startup.ts';
+import { visibleProjectIds } from './auth/principal.ts';
+import { secretBoxFromConfig } from './auth/secret-keys.ts';
+import type { gatewaySettings } from './config.ts';
 
-export interface GatewayOptions {
-  httpHost: string;
-  httpPort: number;
-  /** Largest request body (JSON); uploads have their own limit. */
-  bodyLimitBytes?: number;
-}
+export type GatewayConfig = ConfigOf<typeof gatewaySettings>;
 
-export function createGateway(runtime: Runtime, config: GatewayOptions, overrides?: Partial<Pick<AppsRoutesDeps, 'principalOf' | 'projectFor' | 'sealSecrets' | 'openSecrets'>>): ServiceUnit {
+/** The aad that binds a release's sealed secrets to that release. */
+export const releaseSecretsAad = (releaseId: string) => `release-secrets:${releaseId}`;
+
+export function createGateway(runtime: Runtime, config: GatewayConfig): ServiceUnit {
   const db = runtime.database.db;
+  const { box, developmentKey } = secretBoxFromConfig(config);
+  const allowlist = parseArtifactHostAllowlist(config.artifactHostAllowlist);
   const outbox = createOutboxRelay({ db, publisher: runtime.messaging.publisher, log: runtime.log.child({ component: 'outbox' }) });
-  const app = Fastify({ loggerInstance: runtime.log.child({ component: 'http' }), bodyLimit: config.bodyLimitBytes ?? 4 * 1024 * 1024 });
-  void app.register(gatewayApp, {
-    registry: runtime.metrics.registry,
-    checks: runtime.readinessChecks(),
-    isShuttingDown: () => runtime.isShuttingDown(),
-    apps: {
-      db,
-      outbox,
-      source: '/appserving/gateway',
-      principalOf: overrides?.principalOf ?? (() => ({ id: 'anonymous', projects: 'all' })),
-      projectFor: overrides?.projectFor ?? (async () => null),
-      sealSecrets:
-        overrides?.sealSecrets ??
-        (() => {
-          throw new Error('app secrets need a secret key (APPSERVING_SECRET_KEYS)');
-        }),
-      openSecrets:
-        overrides?.openSecrets ??
-        (() => {
-          throw new Error('app secrets need a secret key (APPSERVING_SECRET_KEYS)');
-        }),
-    },
-  });
+  const app = Fastify({ loggerInstance: runtime.log.child({ component: 'http' }), bodyLimit: 4 * 1024 * 1024 });
+  let store: ArtifactStore | undefined;
+
   return {
     name: 'gateway',
     async start() {
+      await prepareAccess({ db, box, config, log: runtime.log, developmentKey });
+      store = await createArtifactStore({ connection: runtime.messaging.nc, maxBytes: config.artifactMaxBytes });
+      const artifacts = store;
+      await app.register(gatewayApp, {
+        db,
+        box,
+        registry: runtime.metrics.registry,
+        checks: runtime.readinessChecks(),
+        isShuttingDown: () => runtime.isShuttingDown(),
+        artifacts,
+        apps: {
+          db,
+          outbox,
+          source: '/appserving/gateway',
+          principalOf: (request) => {
+            if (!request.principal) throw new Error('no principal on a protected route');
+            return { id: request.principal.tokenId, projects: visibleProjectIds(request.principal) };
+          },
+          projectFor: projectForNewApp,
+          sealSecrets: (plaintext, releaseId) => box.encrypt(plaintext, releaseSecretsAad(releaseId)),
+          openSecrets: (ciphertext, releaseId) => box.decrypt(ciphertext, releaseSecretsAad(releaseId)),
+          checkArtifactUrl: async (url) => {
+            const sha = parseStoredArtifactUrl(url);
+            if (sha === undefined) {
+              await checkArtifactUrl(url, { allowlist });
+            } else if (!(await artifacts.info(sha))) {
+              throw new InputError('artifact_not_found', `artifact_url ${url} names no uploaded artifact (upload it with POST /artifacts)`, {
+                details: { field: 'artifact_url' },
+              });
+            }
+          },
+        },
+      });
       outbox.start();
       const address = await app.listen({ host: config.httpHost, port: config.httpPort });
       runtime.log.info({ address }, 'gateway listening');

@@ -15,7 +15,7 @@ export function releaseView(release: Selectable<ReleasesTable>): ReleaseView {
     status_reason: release.status_reason,
     diagnosis: release.diagnosis ?? null,
     image: release.image_ref ? (release.image_digest ? `${release.image_ref.split('@')[0] ?? release.image_ref}@${release.image_digest}` : release.image_ref) : null,
-    spec: release.spec as Record<string, unknown>,
+    spec: release.spec,
     created_at: release.created_at.toISOString(),
     finished_at: release.finished_at ? release.finished_at.toISOString() : null,
   };

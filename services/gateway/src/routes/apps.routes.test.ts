@@ -10,7 +10,12 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOutboxRelay, type OutboxRelay } from '../adapters/outbox.ts';
 import { gatewayApp } from '../app.ts';
-import { createMessaging } from '@appserving/shared';
+import { createMessaging, createSecretBox, DEV_SECRET_KEY, InputError } from '@appserving/shared';
+import { checkArtifactUrl } from '../adapters/artifact-url.guard.ts';
+import { createArtifactStore, parseStoredArtifactUrl, type ArtifactStore } from '../adapters/artifact.store.ts';
+import { projectForNewApp } from '../adapters/project.repository.ts';
+import { createApiToken } from '../auth/api-tokens.ts';
+import { visibleProjectIds } from '../auth/principal.ts';
 
 const databaseServer = process.env.APPSERVING_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const log = pino({ level: 'silent' });
@@ -24,6 +29,8 @@ let app: FastifyInstance;
 let outbox: OutboxRelay;
 let base: string;
 let clusterId: string;
+let adminToken: string;
+let artifacts: ArtifactStore;
 
 const seedRequest = {
   name: 'my-petclinic',
@@ -54,8 +61,14 @@ beforeAll(async () => {
   ).id;
   outbox = createOutboxRelay({ db: database.db, publisher: createPublisher({ js: jetstream(nc), source: '/appserving/gateway' }), log, staleAfterMs: 300, intervalMs: 200 });
   outbox.start();
+  adminToken = (await createApiToken(database.db, { name: 'test admin', admin: true, projectIds: [] })).token;
+  const box = createSecretBox([DEV_SECRET_KEY]);
+  artifacts = await createArtifactStore({ connection: nc, maxBytes: 1024 * 1024 });
   app = Fastify({ logger: false });
   await app.register(gatewayApp, {
+    db: database.db,
+    box,
+    artifacts,
     registry: new Registry(),
     checks: [],
     isShuttingDown: () => false,
@@ -63,10 +76,16 @@ beforeAll(async () => {
       db: database.db,
       outbox,
       source: '/appserving/gateway',
-      principalOf: () => ({ id: 'test', projects: 'all' }),
-      projectFor: async () => null,
-      sealSecrets: (plaintext) => Buffer.from(plaintext.toString('base64')),
-      openSecrets: (ciphertext) => Buffer.from(ciphertext.toString(), 'base64'),
+      principalOf: (request) => ({ id: request.principal?.tokenId ?? 'none', projects: visibleProjectIds(request.principal) }),
+      projectFor: projectForNewApp,
+      sealSecrets: (plaintext, releaseId) => box.encrypt(plaintext, `release-secrets:${releaseId}`),
+      openSecrets: (ciphertext, releaseId) => box.decrypt(ciphertext, `release-secrets:${releaseId}`),
+      // Tests never resolve real names: every host "resolves" to a public documentation address and is never dialed.
+      checkArtifactUrl: async (url) => {
+        const sha = parseStoredArtifactUrl(url);
+        if (sha === undefined) await checkArtifactUrl(url, { resolve: async (host) => (host === 'metadata.test' ? ['169.254.169.254'] : ['93.184.215.14']) });
+        else if (!(await artifacts.info(sha))) throw new InputError('artifact_not_found', `no uploaded artifact ${sha}`);
+      },
     },
   });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -89,7 +108,7 @@ afterAll(async () => {
 async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
   const response = await fetch(`${base}${path}`, {
     method,
-    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    headers: { authorization: `Bearer ${adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await response.text();
@@ -116,7 +135,7 @@ async function finishOperations(appId: string, releaseStatus = 'succeeded', imag
     .execute();
 }
 
-async function waitFor<T>(probe: () => Promise<T>, what: string, timeoutMs = 10_000): Promise<T> {
+async function waitFor<T>(probe: () => Promise<T>, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -314,5 +333,65 @@ describe('OpenAPI', () => {
     const docs = await fetch(`${base}/docs`, { redirect: 'manual' });
     expect([200, 302]).toContain(docs.status);
     void sql;
+  });
+});
+
+describe('artifacts', () => {
+  it('refuses an artifact_url on a private or metadata address, before storing anything', async () => {
+    for (const [url, code] of [
+      ['http://169.254.169.254/latest/meta-data/app.jar', 'artifact_url_private_address'],
+      ['http://10.0.0.1/app.jar', 'artifact_url_private_address'],
+      ['http://127.0.0.1:8081/app.jar', 'artifact_url_private_address'],
+      ['http://metadata.test/app.jar', 'artifact_url_private_address'],
+    ] as const) {
+      const r = await call('POST', '/apps', { ...seedRequest, name: 'ssrf', artifact_url: url });
+      expect(r.status, url).toBe(400);
+      expect(r.body.error.code, url).toMatch(/^artifact_url_/);
+      void code;
+    }
+    expect(await database.db.selectFrom('apps').select('id').where('name', '=', 'ssrf').execute()).toHaveLength(0);
+  });
+
+  it('uploads a jar from disk and deploys from its artifact_url', async () => {
+    const jar = Buffer.concat([Buffer.from('PK\x03\x04'), Buffer.alloc(200_000, 7)]);
+    const uploaded = await fetch(`${base}/artifacts?filename=petclinic.jar`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/java-archive' },
+      body: jar,
+    });
+    expect(uploaded.status).toBe(201);
+    const artifact = (await uploaded.json()) as { sha256: string; size: number; artifact_url: string };
+    expect(artifact.size).toBe(jar.length);
+    const created = await call('POST', '/apps', { ...seedRequest, name: 'from-laptop', app_type: 'jar', artifact_url: artifact.artifact_url });
+    expect(created.status, JSON.stringify(created.body)).toBe(202);
+    expect(created.body.release.spec.artifact_url).toBe(artifact.artifact_url);
+    const unknown = await call('POST', '/apps', { ...seedRequest, name: 'from-nowhere', artifact_url: `appserving-artifact://sha256/${'0'.repeat(64)}` });
+    expect(unknown.status).toBe(400);
+  });
+
+  it('refuses an upload over the limit and a file that is not a zip', async () => {
+    const tooBig = await fetch(`${base}/artifacts?filename=big.jar`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/octet-stream' },
+      body: Buffer.concat([Buffer.from('PK\x03\x04'), Buffer.alloc(3 * 1024 * 1024)]),
+    });
+    expect([400, 413]).toContain(tooBig.status);
+    const notZip = await fetch(`${base}/artifacts?filename=app.jar`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/octet-stream' },
+      body: Buffer.from('#!/bin/sh\necho not a jar\n'),
+    });
+    expect(notZip.status).toBe(400);
+    expect(((await notZip.json()) as { error: { code: string } }).error.code).toBe('artifact_type');
+  });
+});
+
+describe('authentication', () => {
+  it('answers 401 without a token and keeps probes open', async () => {
+    const anonymous = await fetch(`${base}/apps`, { signal: AbortSignal.timeout(5_000) });
+    expect(anonymous.status).toBe(401);
+    expect(((await anonymous.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
+    expect((await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(5_000) })).status).toBe(200);
+    expect((await fetch(`${base}/openapi.json`, { signal: AbortSignal.timeout(5_000) })).status).toBe(200);
   });
 });

@@ -40,6 +40,11 @@ export interface AppsRoutesDeps {
   /** Encrypts app secret values at rest, bound to the release id; and back. */
   sealSecrets(plaintext: Buffer, releaseId: string): Buffer;
   openSecrets(ciphertext: Buffer, releaseId: string): Buffer;
+  /**
+   * Refuses an artifact_url the platform must not fetch (scheme, private or metadata addresses, unknown
+   * upload). Called before anything is stored; the fetch itself happens in the build under the same rules.
+   */
+  checkArtifactUrl(url: string): Promise<void>;
 }
 
 const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
@@ -105,6 +110,7 @@ export async function appsRoutes(app: FastifyInstance, deps: AppsRoutesDeps): Pr
     change(request, reply, async (trx, principal) => {
       const body = request.body as CreateAppBody;
       const resolved = resolveRelease(body, undefined);
+      if (resolved.spec.artifact_url) await deps.checkArtifactUrl(resolved.spec.artifact_url);
       const cluster = await resolveCluster(trx, body.target_cluster_id);
       const projectId = await deps.projectFor(principal, cluster.id, body.project, trx);
       const appType = resolved.spec.app_type ?? 'jar';
@@ -137,6 +143,7 @@ export async function appsRoutes(app: FastifyInstance, deps: AppsRoutesDeps): Pr
         const current = await lockVisibleApp(trx, id, principal);
         const previous = await latestRelease(trx, id);
         const resolved = resolveRelease(body, previous?.spec as ReleaseSpecV1 | undefined);
+        if (body.artifact_url !== undefined) await deps.checkArtifactUrl(body.artifact_url);
         const image = resolved.taskType === 'deploy' ? (body.image_url ?? previousImage(previous) ?? resolved.spec.image_url ?? null) : null;
         if (resolved.taskType === 'deploy' && !image) {
           throw new InputError('invalid_request', 'task_type deploy needs image_url: no earlier release has an image', { details: { problems: [{ path: '/image_url', message: 'is required' }] } });
