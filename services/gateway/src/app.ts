@@ -2,11 +2,13 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { httpErrorBodyOf, httpStatusOf, isAppServingError, registerOpsRoutes, type Database, type ReadinessCheck, type SecretBox } from '@appserving/shared';
 import type { FastifyError, FastifyReply, FastifyRequest, FastifyInstance } from 'fastify';
+import type { JetStreamClient } from '@nats-io/jetstream';
 import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
 import type { ArtifactStore } from './adapters/artifact.store.ts';
 import { authPlugin } from './auth/auth.plugin.ts';
 import { typeboxValidatorCompiler } from './http/validation.ts';
+import { appStatusRoutes } from './routes/app-status.routes.ts';
 import { appsRoutes, type AppsRoutesDeps } from './routes/apps.routes.ts';
 import { artifactsRoutes } from './routes/artifacts.routes.ts';
 import { clustersRoutes } from './routes/clusters.routes.ts';
@@ -21,6 +23,7 @@ export interface GatewayDeps {
   isShuttingDown: () => boolean;
   apps: AppsRoutesDeps;
   artifacts: ArtifactStore;
+  js: JetStreamClient;
 }
 
 /**
@@ -51,6 +54,7 @@ export async function gatewayApp(app: FastifyInstance, deps: GatewayDeps): Promi
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   registerOpsRoutes(app, deps);
   await app.register(appsRoutes, deps.apps);
+  await app.register(appStatusRoutes, { db: deps.db, js: deps.js, principalOf: deps.apps.principalOf });
   await app.register(artifactsRoutes, { store: deps.artifacts });
   await app.register(clustersRoutes, { db: deps.db, box: deps.box });
   await app.register(projectsRoutes, { db: deps.db });

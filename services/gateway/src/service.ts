@@ -37,6 +37,7 @@ export function createGateway(runtime: Runtime, config: GatewayConfig): ServiceU
         checks: runtime.readinessChecks(),
         isShuttingDown: () => runtime.isShuttingDown(),
         artifacts,
+        js: runtime.messaging.js,
         apps: {
           db,
           outbox,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createDatabase, createPublisher, migrateToLatest, streams, type CloudEvent, type DatabaseHandle } from '@appserving/shared';
+import { createDatabase, createPublisher, migrateToLatest, ReleaseStatusChangedV1, streams, type CloudEvent, type DatabaseHandle } from '@appserving/shared';
 import { createThrowawayDatabase, startTestNatsServer, type TestNatsServer } from '@appserving/shared/testing';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -69,6 +69,7 @@ beforeAll(async () => {
     db: database.db,
     box,
     artifacts,
+    js: jetstream(nc),
     registry: new Registry(),
     checks: [],
     isShuttingDown: () => false,
@@ -393,5 +394,97 @@ describe('authentication', () => {
     expect(((await anonymous.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
     expect((await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(5_000) })).status).toBe(200);
     expect((await fetch(`${base}/openapi.json`, { signal: AbortSignal.timeout(5_000) })).status).toBe(200);
+  });
+});
+
+describe('status: timeline, wait and live events', () => {
+  async function createApp(name: string) {
+    const created = await call('POST', '/apps', { ...seedRequest, name });
+    expect(created.status).toBe(202);
+    return created.body as { app: { id: string; name: string; cluster: { id: string } }; release: { id: string; version: number } };
+  }
+
+  function statusEvent(created: Awaited<ReturnType<typeof createApp>>, status: string) {
+    const release = { app_id: created.app.id, app_name: created.app.name, release_id: created.release.id, version: created.release.version, cluster_id: created.app.cluster.id };
+    return createPublisher({ js: jetstream(nc), source: '/appserving/watcher' }).publish(ReleaseStatusChangedV1, {
+      id: randomUUID(),
+      appId: created.app.id,
+      data: { release, status: status as 'progressing' },
+    });
+  }
+
+  /** Reads SSE frames from a live response until `count` events (after the snapshot) have arrived. */
+  async function readEvents(response: Response, count: number) {
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = '';
+    const frames: { id?: string; event?: string; data: string }[] = [];
+    while (frames.filter((f) => f.event !== 'snapshot').length < count) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += value;
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const raw = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const frame: { id?: string; event?: string; data: string } = { data: '' };
+        for (const line of raw.split('\n')) {
+          if (line.startsWith('id: ')) frame.id = line.slice(4);
+          else if (line.startsWith('event: ')) frame.event = line.slice(7);
+          else if (line.startsWith('data: ')) frame.data += line.slice(6);
+        }
+        if (frame.event) frames.push(frame);
+      }
+    }
+    await reader.cancel();
+    return frames;
+  }
+
+  it('streams a snapshot, then status changes live, and resumes after Last-Event-ID', async () => {
+    const created = await createApp('live-status');
+    const controller = new AbortController();
+    const live = await fetch(`${base}/apps/${created.app.id}/events`, { headers: { authorization: `Bearer ${adminToken}` }, signal: controller.signal });
+    expect(live.status).toBe(200);
+    expect(live.headers.get('content-type')).toContain('text/event-stream');
+    const reading = readEvents(live, 2);
+    await new Promise((r) => setTimeout(r, 300));
+    await statusEvent(created, 'deploying');
+    await statusEvent(created, 'progressing');
+    const frames = await reading;
+    controller.abort();
+    expect(frames[0]?.event).toBe('snapshot');
+    expect(JSON.parse(frames[0]?.data ?? '{}').id).toBe(created.app.id);
+    const events = frames.filter((f) => f.event !== 'snapshot');
+    expect(events.map((f) => JSON.parse(f.data).data.status)).toEqual(['deploying', 'progressing']);
+
+    await statusEvent(created, 'succeeded');
+    const resumed = await fetch(`${base}/apps/${created.app.id}/events`, { headers: { authorization: `Bearer ${adminToken}`, 'last-event-id': events[0]?.id ?? '' } });
+    const replay = (await readEvents(resumed, 2)).filter((f) => f.event !== 'snapshot');
+    expect(replay.map((f) => JSON.parse(f.data).data.status)).toEqual(['progressing', 'succeeded']);
+  });
+
+  it('lists the timeline after an entry id, and waits for a terminal release or times out', async () => {
+    const created = await createApp('wait-for-me');
+    const waiting = call('GET', `/apps/${created.app.id}/wait?timeout=20s`);
+    await new Promise((r) => setTimeout(r, 700));
+    await database.db.updateTable('releases').set({ status: 'succeeded', finished_at: new Date() }).where('id', '=', created.release.id).execute();
+    const done = await waiting;
+    expect(done.status).toBe(200);
+    expect(done.body).toMatchObject({ terminal: true, app: { current_release: { status: 'succeeded' } } });
+
+    const other = await createApp('never-done');
+    const timedOut = await call('GET', `/apps/${other.app.id}/wait?timeout=600ms`);
+    expect(timedOut.status).toBe(504);
+    expect(timedOut.body.error).toMatchObject({ code: 'wait_timeout' });
+    expect((await call('GET', `/apps/${other.app.id}/wait?timeout=forever`)).status).toBe(400);
+
+    await database.db
+      .insertInto('timeline')
+      .values({ event_id: randomUUID(), app_id: created.app.id, release_id: created.release.id, type: 'dev.appserving.release.status.v1', source: '/test', occurred_at: new Date(), data: JSON.stringify({ status: 'succeeded' }) })
+      .execute();
+    const timeline = await call('GET', `/apps/${created.app.id}/timeline`);
+    expect(timeline.status).toBe(200);
+    expect(timeline.body.items.map((i: { type: string }) => i.type)).toContain('dev.appserving.release.status.v1');
+    const after = await call('GET', `/apps/${created.app.id}/timeline?after=${timeline.body.items[0].id}`);
+    expect(after.body.items).toHaveLength(timeline.body.items.length - 1);
   });
 });
