@@ -92,7 +92,7 @@ describe('migrateToLatest', () => {
     expect(indexDef(CONSTRAINTS.oneActiveOperationPerApp)).toMatch(
       /UNIQUE INDEX .* \(app_id\) WHERE \(status = ANY \(ARRAY\['pending'::text, 'running'::text\]\)\)/,
     );
-    expect(indexDef(CONSTRAINTS.appNamePerCluster)).toMatch(/UNIQUE INDEX .* \(cluster_id, name\) WHERE \(deleted_at IS NULL\)/);
+    expect(indexDef(CONSTRAINTS.appNamePerCluster)).toMatch(/UNIQUE INDEX .* \(cluster_id, name\) WHERE \(\(deleted_at IS NULL\) AND \(project_id IS NULL\)\)/);
     expect(indexDef('timeline_app_id_id')).toMatch(/\(app_id, id\)$/);
 
     const { rows: columns } = await sql<{ table_name: string; column_name: string; data_type: string }>`
@@ -216,7 +216,7 @@ describe('migrateToLatest', () => {
 
 describe('migrations', () => {
   it('lists every migration in order, the initial one included', () => {
-    expect(Object.keys(migrations)).toEqual(['0001-initial', '0002-projects-and-tokens', '0003-outbox-and-release-labels']);
+    expect(Object.keys(migrations)).toEqual(['0001-initial', '0002-projects-and-tokens', '0003-outbox-and-release-labels', '0004-app-names-per-project']);
     expect(Object.keys(migrations)).toEqual(Object.keys(migrations).toSorted());
     expect(migrations['0001-initial']).toBe(initial);
   });

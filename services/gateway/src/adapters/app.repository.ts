@@ -43,7 +43,7 @@ export async function insertApp(
       .executeTakeFirstOrThrow();
   } catch (error) {
     if (isUniqueViolation(error)) {
-      throw new ConflictError('app_name_taken', `an app named ${app.name} already exists on this cluster; update it with PATCH /apps/{id}`, {
+      throw new ConflictError('app_name_taken', `an app named ${app.name} already exists in this project; update it with PATCH /apps/{id}`, {
         details: { field: 'name' },
       });
     }
