@@ -4,7 +4,7 @@ import { createDeployer } from '@appserving/deployer';
 import { deployerSettings } from '@appserving/deployer/config';
 import { createGateway } from '@appserving/gateway';
 import { gatewaySettings } from '@appserving/gateway/config';
-import { commonSettings, exitOnStartupError, startServiceProcess } from '@appserving/shared';
+import { commonSettings, exitOnSignals, exitOnStartupError, startServiceProcess } from '@appserving/shared';
 import { createWatcher } from '@appserving/watcher';
 import { watcherSettings } from '@appserving/watcher/config';
 
@@ -33,14 +33,4 @@ const running = await startServiceProcess({
 
 running.log.info('AppServing is running: REST API on the gateway port, health on every service port');
 
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => {
-    running.shutdown(signal).then(
-      () => process.exit(0),
-      (error: unknown) => {
-        running.log.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  });
-}
+exitOnSignals(running);

@@ -1,4 +1,4 @@
-import { exitOnStartupError, startServiceProcess } from '@appserving/shared';
+import { exitOnSignals, exitOnStartupError, startServiceProcess } from '@appserving/shared';
 import { builderSettings } from './config.ts';
 import { createBuilder } from './service.ts';
 
@@ -9,14 +9,4 @@ const running = await startServiceProcess({
   units: (runtime, config) => [createBuilder(runtime, config)],
 }).catch((error: unknown) => exitOnStartupError('builder', error));
 
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => {
-    running.shutdown(signal).then(
-      () => process.exit(0),
-      (error: unknown) => {
-        running.log.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  });
-}
+exitOnSignals(running);

@@ -50,3 +50,21 @@ export function exitOnStartupError(service: string, error: unknown): never {
   process.stderr.write(`appserving-${service}: start-up failed: ${error instanceof Error ? error.message : String(error)}${cause}\n`);
   process.exit(1);
 }
+
+/**
+ * For main files: on SIGTERM or SIGINT, shut down in order and exit 0 (1 if shutdown itself failed). A second
+ * signal while shutting down is ignored; the grace period bounds the wait.
+ */
+export function exitOnSignals(running: ServiceProcess): void {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      running.shutdown(signal).then(
+        () => process.exit(0),
+        (error: unknown) => {
+          running.log.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    });
+  }
+}
