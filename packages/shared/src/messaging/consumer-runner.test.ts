@@ -212,6 +212,24 @@ describe('consumer runner against a real NATS server', () => {
     await runner.stop(1_000);
   });
 
+  it('keeps a handler that runs longer than ack_wait from being redelivered, by heartbeating', async () => {
+    let calls = 0;
+    const runner = runBuilder([
+      on(BuildCommandV1, async () => {
+        calls += 1;
+        await sleep(5_000); // ack_wait is 2 s in these tests
+      }),
+    ]);
+    await messaging.publisher.publish(BuildCommandV1, buildCommand());
+    await waitFor(() => calls === 1, 'the handler to start');
+    await sleep(5_500);
+    await runner.stop(1_000);
+    expect(calls).toBe(1);
+    const info = await messaging.jsm.consumers.info(streams.commands.name, consumers.builder.name);
+    expect(info.num_redelivered).toBe(0);
+    expect(info.num_ack_pending).toBe(0);
+  });
+
   it('on stop, lets an in-flight message finish within the grace period and acks it', async () => {
     let started = 0;
     let finished = 0;
