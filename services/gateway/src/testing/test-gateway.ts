@@ -1,0 +1,143 @@
+import { Writable } from 'node:stream';
+import { createDatabase, createMessaging, createPublisher, createSecretBox, DEV_SECRET_KEY, InputError, migrateToLatest, type DatabaseHandle } from '@appserving/shared';
+import { createThrowawayDatabase, startTestNatsServer, type TestNatsServer } from '@appserving/shared/testing';
+import { jetstream } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import Fastify from 'fastify';
+import { pino, type Logger } from 'pino';
+import { Registry } from 'prom-client';
+import { Pool } from 'undici';
+import { checkArtifactUrl } from '../adapters/artifact-url.guard.ts';
+import { createArtifactStore, parseStoredArtifactUrl } from '../adapters/artifact.store.ts';
+import { createOutboxRelay, type OutboxRelay } from '../adapters/outbox.ts';
+import { projectForNewApp } from '../adapters/project.repository.ts';
+import { gatewayApp } from '../app.ts';
+import { createApiToken } from '../auth/api-tokens.ts';
+import { visibleProjectIds } from '../auth/principal.ts';
+
+/**
+ * A real gateway for tests and benchmarks, built the way `routes/apps.routes.test.ts` builds it: its own
+ * nats-server (never the machine's), a throw-away Postgres database, migrations, a `local` default cluster,
+ * an admin token, the outbox relay, and fastify listening on 127.0.0.1 on a free port.
+ */
+export interface TestGateway {
+  base: string;
+  adminToken: string;
+  clusterId: string;
+  database: DatabaseHandle;
+  nc: NatsConnection;
+  nats: TestNatsServer;
+  outbox: OutboxRelay;
+  /** Log lines at level warn or above written by the gateway (parsed JSON), newest last. */
+  logs: Record<string, unknown>[];
+  close(): Promise<void>;
+}
+
+export interface TestGatewayOptions {
+  /** Postgres server to create the throw-away database on. */
+  databaseServer?: string;
+  /** Gateway log level ('silent' by default; 'info' logs every request like production does). */
+  logLevel?: 'silent' | 'error' | 'warn' | 'info';
+  /** Postgres pool size of the gateway (production default 10). */
+  poolMax?: number;
+  artifactMaxBytes?: number;
+}
+
+export const defaultDatabaseServer = process.env.APPSERVING_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
+  const logs: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (!line) continue;
+        try {
+          const entry = JSON.parse(line) as Record<string, unknown>;
+          if (typeof entry.level === 'number' && entry.level >= 40) logs.push(entry);
+        } catch {
+          // not JSON: not ours
+        }
+      }
+      done();
+    },
+  });
+  const level = options.logLevel ?? 'silent';
+  const log: Logger = pino({ level }, sink);
+  // Warnings and errors are always kept (a 5xx is logged at error), whatever `logLevel` says.
+  const httpLog: Logger = pino({ level: level === 'silent' ? 'warn' : level }, sink);
+
+  const nats = await startTestNatsServer();
+  const nc = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 200 });
+  const messaging = await createMessaging({
+    nc,
+    source: '/test',
+    settings: { consumerConcurrency: 1, ackWaitMs: 5_000, retry: { maxDeliveries: 3, baseDelayMs: 100, maxDelayMs: 1_000 } },
+    log,
+  });
+  await messaging.ensureTopology();
+  const throwaway = await createThrowawayDatabase(options.databaseServer ?? defaultDatabaseServer);
+  const database = createDatabase({ url: throwaway.url, onPoolError: () => {}, ...(options.poolMax ? { poolMax: options.poolMax } : {}) });
+  await migrateToLatest(database.db);
+  const clusterId = (
+    await database.db
+      .insertInto('clusters')
+      .values({ name: 'local', api_server_url: 'https://127.0.0.1:6443', kubeconfig_encrypted: Buffer.from('x'), is_default: true })
+      .returning('id')
+      .executeTakeFirstOrThrow()
+  ).id;
+  const outbox = createOutboxRelay({ db: database.db, publisher: createPublisher({ js: jetstream(nc), source: '/appserving/gateway' }), log, staleAfterMs: 300, intervalMs: 200 });
+  outbox.start();
+  const adminToken = (await createApiToken(database.db, { name: 'test admin', admin: true, projectIds: [] })).token;
+  const box = createSecretBox([DEV_SECRET_KEY]);
+  const artifacts = await createArtifactStore({ connection: nc, maxBytes: options.artifactMaxBytes ?? 1024 * 1024 });
+  const app = Fastify({ loggerInstance: httpLog, bodyLimit: 4 * 1024 * 1024 });
+  await app.register(gatewayApp, {
+    db: database.db,
+    box,
+    js: jetstream(nc),
+    artifacts,
+    registry: new Registry(),
+    checks: [],
+    isShuttingDown: () => false,
+    apps: {
+      db: database.db,
+      outbox,
+      source: '/appserving/gateway',
+      principalOf: (request) => ({ id: request.principal?.tokenId ?? 'none', projects: visibleProjectIds(request.principal) }),
+      projectFor: projectForNewApp,
+      sealSecrets: (plaintext, releaseId) => box.encrypt(plaintext, `release-secrets:${releaseId}`),
+      openSecrets: (ciphertext, releaseId) => box.decrypt(ciphertext, `release-secrets:${releaseId}`),
+      // Names never resolve for real: every host "resolves" to a public documentation address, never dialed.
+      checkArtifactUrl: async (url) => {
+        const sha = parseStoredArtifactUrl(url);
+        if (sha === undefined) await checkArtifactUrl(url, { resolve: async (host) => (host === 'metadata.test' ? ['169.254.169.254'] : ['93.184.215.14']) });
+        else if (!(await artifacts.info(sha))) throw new InputError('artifact_not_found', `no uploaded artifact ${sha}`);
+      },
+    },
+  });
+  const base = await app.listen({ host: '127.0.0.1', port: 0 });
+
+  return {
+    base,
+    adminToken,
+    clusterId,
+    database,
+    nc,
+    nats,
+    outbox,
+    logs,
+    async close() {
+      await app.close();
+      await outbox.stop();
+      await database.close();
+      await nc.close();
+      await nats.dispose();
+      await throwaway.drop();
+    },
+  };
+}
+
+/** A keep-alive HTTP client for `base` with up to `connections` sockets (undici Pool). */
+export function httpPool(base: string, connections: number): Pool {
+  return new Pool(base, { connections, pipelining: 1, keepAliveTimeout: 30_000 });
+}
