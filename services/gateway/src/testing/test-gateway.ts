@@ -50,7 +50,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
       for (const line of chunk.toString('utf8').split('\n')) {
-        if (!line) continue;
+        if (!line || !/"level":[4-6]0/.test(line)) continue;
         try {
           const entry = JSON.parse(line) as Record<string, unknown>;
           if (typeof entry.level === 'number' && entry.level >= 40) logs.push(entry);

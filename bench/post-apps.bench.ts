@@ -1,0 +1,116 @@
+/**
+ * POST /apps throughput and latency against a real gateway, next to the floor measured in the same run: one
+ * Postgres transaction inserting comparable rows plus one JetStream publish (with msgID), from a bare script.
+ * Run: `pnpm bench:post-apps` (private nats-server and a throw-away database; only 127.0.0.1).
+ * Settings: BENCH_REQUESTS (2000), BENCH_CONCURRENCY (32), BENCH_WARMUP (300), BENCH_LOG_LEVEL (info).
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { jetstream } from '@nats-io/jetstream';
+import { httpPool, startTestGateway } from '../services/gateway/src/testing/test-gateway.ts';
+
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2_000);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 300);
+const LOG_LEVEL = (process.env.BENCH_LOG_LEVEL ?? 'info') as 'info' | 'silent';
+
+interface Result {
+  count: number;
+  seconds: number;
+  latencies: number[];
+}
+
+async function run(count: number, concurrency: number, one: (i: number) => Promise<void>): Promise<Result> {
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let i = next++; i < count; i = next++) {
+        const t = performance.now();
+        await one(i);
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  return { count, seconds: (performance.now() - started) / 1000, latencies: latencies.sort((a, b) => a - b) };
+}
+
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+const cpuModel = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
+
+const gw = await startTestGateway({ logLevel: LOG_LEVEL });
+const pool = httpPool(gw.base, CONCURRENCY);
+const runId = randomUUID().slice(0, 6);
+let failures = 0;
+
+async function createApp(prefix: string, i: number): Promise<void> {
+  const r = await pool.request({
+    method: 'POST',
+    path: '/apps',
+    headers: { authorization: `Bearer ${gw.adminToken}`, 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+    body: JSON.stringify({
+      name: `${prefix}-${runId}-${i}`,
+      version: 'v1',
+      task_type: 'all',
+      artifact_url: 'http://nexus.example/repository/releases/petclinic-1.0.jar',
+      port: '8080',
+      resource_spec: 'medium',
+      profile: 'default',
+    }),
+  });
+  const text = await r.body.text();
+  if (r.statusCode !== 202) {
+    failures += 1;
+    if (failures <= 3) console.error(`POST /apps answered ${r.statusCode}: ${text.slice(0, 300)}`);
+  }
+}
+
+const js = jetstream(gw.nc);
+const db = gw.database.db;
+async function floorOnce(i: number): Promise<void> {
+  const appId = await db.transaction().execute(async (trx) => {
+    const app = await trx
+      .insertInto('apps')
+      .values({ name: `floor-${runId}-${i}`, cluster_id: gw.clusterId, project_id: null, app_type: 'jar', strategy: 'rolling' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const spec = { artifact_url: 'http://nexus.example/repository/releases/petclinic-1.0.jar', port: 8080, resource_spec: 'medium', profile: 'default', strategy: 'rolling' };
+    const release = await trx
+      .insertInto('releases')
+      .values({ app_id: app.id, version: 1, version_label: 'v1', task_type: 'all', spec: JSON.stringify(spec), strategy: 'rolling', image_ref: null, secrets_encrypted: null })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const commandId = randomUUID();
+    await trx.insertInto('operations').values({ app_id: app.id, release_id: release.id, kind: 'create', command_id: commandId }).execute();
+    await trx.insertInto('outbox').values({ id: commandId, subject: `appserving.cmd.build.${app.id}`, type: 'dev.appserving.command.build.v1', event: JSON.stringify({ id: commandId, spec }) }).execute();
+    return { id: app.id, commandId };
+  });
+  await js.publish(`appserving.cmd.build.${appId.id}`, JSON.stringify({ id: appId.commandId }), { msgID: appId.commandId });
+}
+
+try {
+  // Warm-up: JIT, connection pools (HTTP, Postgres), prepared paths; not measured.
+  await run(WARMUP, CONCURRENCY, (i) => createApp('warm', i));
+  await run(WARMUP, CONCURRENCY, (i) => floorOnce(i + 1_000_000));
+  failures = 0;
+  const floor = await run(REQUESTS, CONCURRENCY, floorOnce);
+  const api = await run(REQUESTS, CONCURRENCY, (i) => createApp('bench', i));
+  const apiRate = (api.count - failures) / api.seconds;
+  const floorRate = floor.count / floor.seconds;
+  const ratio = pct(api.latencies, 50) / pct(floor.latencies, 50);
+  const row = (name: string, r: Result, rate: number) =>
+    `| ${name} | ${r.count} | ${rate.toFixed(0)} | ${pct(r.latencies, 50).toFixed(2)} | ${pct(r.latencies, 99).toFixed(2)} |`;
+  console.log(`\nPOST /apps benchmark, ${new Date().toISOString()}`);
+  console.log(`machine: nproc ${availableParallelism()}, CPU ${cpuModel}, Node ${process.version}; gateway log level ${LOG_LEVEL}; concurrency ${CONCURRENCY}; warm-up ${WARMUP}`);
+  console.log('\n| what | requests | per second | p50 ms | p99 ms |\n|---|---|---|---|---|');
+  console.log(row('POST /apps (accepted, 202)', api, apiRate));
+  console.log(row('floor: 1 pg transaction + 1 JetStream publish', floor, floorRate));
+  console.log(`\nfailed POST /apps: ${failures}`);
+  console.log(`p50 / floor p50: ${ratio.toFixed(2)}x (target <= 2x): ${ratio <= 2 ? 'MET' : 'NOT MET'}`);
+  console.log(`accepted commands/s: ${apiRate.toFixed(0)} (target >= 1000): ${apiRate >= 1_000 ? 'MET' : 'NOT MET'}`);
+} finally {
+  await pool.close();
+  await gw.close();
+}
