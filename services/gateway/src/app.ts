@@ -54,11 +54,20 @@ export async function gatewayApp(app: FastifyInstance, deps: GatewayDeps): Promi
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   registerOpsRoutes(app, deps);
   await app.register(appsRoutes, deps.apps);
-  await app.register(appStatusRoutes, { db: deps.db, js: deps.js, principalOf: deps.apps.principalOf });
+  await app.register(appStatusRoutes, { db: deps.db, js: deps.js, principalOf: (request) => deps.apps.principalOf(request) });
   await app.register(artifactsRoutes, { store: deps.artifacts });
   await app.register(clustersRoutes, { db: deps.db, box: deps.box });
   await app.register(projectsRoutes, { db: deps.db });
   await app.register(tokensRoutes, { db: deps.db });
+}
+
+/**
+ * Errors fastify raises before a route runs (a URL it cannot decode, a parameter too long): the same body
+ * shape as every other error. Passed as `frameworkErrors` when the server is created.
+ */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply) {
+  const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+  void reply.code(status).send({ error: { code: (error.code ?? 'bad_request').toLowerCase(), message: error.message } });
 }
 
 /** The one error handler: the shared error kinds map to their status; 5xx never shows internals. */

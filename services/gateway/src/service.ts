@@ -5,7 +5,7 @@ import { checkArtifactUrl, parseArtifactHostAllowlist } from './adapters/artifac
 import { createArtifactStore, parseStoredArtifactUrl, type ArtifactStore } from './adapters/artifact.store.ts';
 import { createOutboxRelay } from './adapters/outbox.ts';
 import { projectForNewApp } from './adapters/project.repository.ts';
-import { gatewayApp } from './app.ts';
+import { frameworkErrors, gatewayApp } from './app.ts';
 import { prepareAccess } from './auth/access-startup.ts';
 import { visibleProjectIds } from './auth/principal.ts';
 import { secretBoxFromConfig } from './auth/secret-keys.ts';
@@ -21,7 +21,7 @@ export function createGateway(runtime: Runtime, config: GatewayConfig): ServiceU
   const { box, developmentKey } = secretBoxFromConfig(config);
   const allowlist = parseArtifactHostAllowlist(config.artifactHostAllowlist);
   const outbox = createOutboxRelay({ db, publisher: runtime.messaging.publisher, log: runtime.log.child({ component: 'outbox' }) });
-  const app = Fastify({ loggerInstance: runtime.log.child({ component: 'http' }), bodyLimit: 4 * 1024 * 1024 });
+  const app = Fastify({ loggerInstance: runtime.log.child({ component: 'http' }), bodyLimit: 4 * 1024 * 1024, frameworkErrors });
   let store: ArtifactStore | undefined;
 
   return {

@@ -142,7 +142,8 @@ export async function latestRelease(db: Db, appId: string): Promise<Selectable<R
 }
 
 export async function releaseByVersion(db: Db, appId: string, version: string): Promise<Selectable<ReleasesTable> | undefined> {
-  const asNumber = /^[0-9]+$/.test(version) ? Number(version) : undefined;
+  // A version number is a Postgres integer; anything larger can only be a label.
+  const asNumber = /^[0-9]{1,10}$/.test(version) && Number(version) <= 2_147_483_647 ? Number(version) : undefined;
   return db
     .selectFrom('releases')
     .selectAll()

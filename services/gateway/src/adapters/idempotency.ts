@@ -78,13 +78,19 @@ export function hashRequest(context: Pick<IdempotencyContext, 'method' | 'path' 
   return createHash('sha256').update(`${context.method} ${context.path}\n${canonicalJson(context.body)}`).digest('hex');
 }
 
+/** Deeper request bodies are refused: no API body nests anywhere near this. */
+export const maxBodyDepth = 64;
+
 /** JSON with object keys sorted, so the same request in another key order hashes the same. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+export function canonicalJson(value: unknown, depth = 0): string {
+  if (depth > maxBodyDepth) {
+    throw new InputError('body_too_deep', `the request body nests deeper than ${maxBodyDepth} levels`);
+  }
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v, depth + 1)).join(',')}]`;
   if (value && typeof value === 'object') {
     return `{${Object.keys(value)
       .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k], depth + 1)}`)
       .join(',')}}`;
   }
   return JSON.stringify(value ?? null);

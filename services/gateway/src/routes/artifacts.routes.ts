@@ -1,3 +1,4 @@
+import { InputError } from '@appserving/shared';
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import type { ArtifactStore } from '../adapters/artifact.store.ts';
@@ -44,6 +45,9 @@ export async function artifactsRoutes(app: FastifyInstance, deps: { store: Artif
     async (request, reply) => {
       const { filename } = request.query as UploadQuery;
       const contentType = request.headers['content-type'];
+      if (request.body === undefined || request.body === null) {
+        throw new InputError('artifact_empty', 'send the file as the request body (e.g. curl --data-binary @app.jar)');
+      }
       const stored = await deps.store.put(request.body as NodeJS.ReadableStream & AsyncIterable<Uint8Array>, {
         filename,
         ...(contentType ? { contentType } : {}),

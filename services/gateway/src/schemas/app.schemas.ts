@@ -15,7 +15,7 @@ const Port = Type.Union([Type.Integer({ minimum: 1, maximum: 65535 }), Type.Stri
   examples: [8080, '8080'],
 });
 
-const VersionLabel = Type.Union([Type.Integer({ minimum: 1 }), Type.String({ pattern: '^[A-Za-z0-9][-._+A-Za-z0-9]{0,62}$' })], {
+const VersionLabel = Type.Union([Type.Integer({ minimum: 1, maximum: 2_147_483_647 }), Type.String({ pattern: '^[A-Za-z0-9][-._+A-Za-z0-9]{0,62}$' })], {
   errorMessage: 'must be a version label of letters, digits, ".", "-", "_" or "+" (at most 63 characters), e.g. "v1" or "1.4.2"',
   examples: ['v1'],
 });

@@ -11,7 +11,7 @@ import { checkArtifactUrl } from '../adapters/artifact-url.guard.ts';
 import { createArtifactStore, parseStoredArtifactUrl } from '../adapters/artifact.store.ts';
 import { createOutboxRelay, type OutboxRelay } from '../adapters/outbox.ts';
 import { projectForNewApp } from '../adapters/project.repository.ts';
-import { gatewayApp } from '../app.ts';
+import { frameworkErrors, gatewayApp } from '../app.ts';
 import { createApiToken } from '../auth/api-tokens.ts';
 import { visibleProjectIds } from '../auth/principal.ts';
 
@@ -90,7 +90,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   const adminToken = (await createApiToken(database.db, { name: 'test admin', admin: true, projectIds: [] })).token;
   const box = createSecretBox([DEV_SECRET_KEY]);
   const artifacts = await createArtifactStore({ connection: nc, maxBytes: options.artifactMaxBytes ?? 1024 * 1024 });
-  const app = Fastify({ loggerInstance: httpLog, bodyLimit: 4 * 1024 * 1024 });
+  const app = Fastify({ loggerInstance: httpLog, bodyLimit: 4 * 1024 * 1024, frameworkErrors });
   await app.register(gatewayApp, {
     db: database.db,
     box,
