@@ -1,36 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { createDatabase, createPublisher, migrateToLatest, ReleaseStatusChangedV1, streams, type CloudEvent, type DatabaseHandle } from '@appserving/shared';
-import { createThrowawayDatabase, startTestNatsServer, type TestNatsServer } from '@appserving/shared/testing';
+import { createPublisher, ReleaseStatusChangedV1, streams, type CloudEvent, type DatabaseHandle } from '@appserving/shared';
+import type { TestNatsServer } from '@appserving/shared/testing';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import Fastify, { type FastifyInstance } from 'fastify';
-import { sql } from 'kysely';
-import { pino } from 'pino';
-import { Registry } from 'prom-client';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOutboxRelay, type OutboxRelay } from '../adapters/outbox.ts';
-import { gatewayApp } from '../app.ts';
-import { createMessaging, createSecretBox, DEV_SECRET_KEY, InputError } from '@appserving/shared';
-import { checkArtifactUrl } from '../adapters/artifact-url.guard.ts';
-import { createArtifactStore, parseStoredArtifactUrl, type ArtifactStore } from '../adapters/artifact.store.ts';
-import { projectForNewApp } from '../adapters/project.repository.ts';
-import { createApiToken } from '../auth/api-tokens.ts';
-import { visibleProjectIds } from '../auth/principal.ts';
+import { startTestGateway, type TestGateway } from '../testing/test-gateway.ts';
 
-const databaseServer = process.env.APPSERVING_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const log = pino({ level: 'silent' });
-
+let gateway: TestGateway;
 let nats: TestNatsServer;
 let nc: NatsConnection;
 let jsm: JetStreamManager;
-let throwaway: { url: string; drop(): Promise<void> };
 let database: DatabaseHandle;
-let app: FastifyInstance;
-let outbox: OutboxRelay;
 let base: string;
 let clusterId: string;
 let adminToken: string;
-let artifacts: ArtifactStore;
 
 const seedRequest = {
   name: 'my-petclinic',
@@ -44,66 +27,13 @@ const seedRequest = {
 };
 
 beforeAll(async () => {
-  nats = await startTestNatsServer();
-  nc = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 200 });
-  const messaging = await createMessaging({ nc, source: '/test', settings: { consumerConcurrency: 1, ackWaitMs: 5_000, retry: { maxDeliveries: 3, baseDelayMs: 100, maxDelayMs: 1_000 } }, log });
-  await messaging.ensureTopology();
+  gateway = await startTestGateway();
+  ({ nats, nc, database, base, clusterId, adminToken } = gateway);
   jsm = await jetstreamManager(nc);
-  throwaway = await createThrowawayDatabase(databaseServer);
-  database = createDatabase({ url: throwaway.url, onPoolError: () => {} });
-  await migrateToLatest(database.db);
-  clusterId = (
-    await database.db
-      .insertInto('clusters')
-      .values({ name: 'local', api_server_url: 'https://127.0.0.1:6443', kubeconfig_encrypted: Buffer.from('x'), is_default: true })
-      .returning('id')
-      .executeTakeFirstOrThrow()
-  ).id;
-  outbox = createOutboxRelay({ db: database.db, publisher: createPublisher({ js: jetstream(nc), source: '/appserving/gateway' }), log, staleAfterMs: 300, intervalMs: 200 });
-  outbox.start();
-  adminToken = (await createApiToken(database.db, { name: 'test admin', admin: true, projectIds: [] })).token;
-  const box = createSecretBox([DEV_SECRET_KEY]);
-  artifacts = await createArtifactStore({ connection: nc, maxBytes: 1024 * 1024 });
-  app = Fastify({ logger: false });
-  await app.register(gatewayApp, {
-    db: database.db,
-    box,
-    artifacts,
-    js: jetstream(nc),
-    registry: new Registry(),
-    checks: [],
-    isShuttingDown: () => false,
-    apps: {
-      db: database.db,
-      outbox,
-      source: '/appserving/gateway',
-      principalOf: (request) => ({ id: request.principal?.tokenId ?? 'none', projects: visibleProjectIds(request.principal) }),
-      projectFor: projectForNewApp,
-      sealSecrets: (plaintext, releaseId) => box.encrypt(plaintext, `release-secrets:${releaseId}`),
-      openSecrets: (ciphertext, releaseId) => box.decrypt(ciphertext, `release-secrets:${releaseId}`),
-      // Tests never resolve real names: every host "resolves" to a public documentation address and is never dialed.
-      checkArtifactUrl: async (url) => {
-        const sha = parseStoredArtifactUrl(url);
-        if (sha === undefined) await checkArtifactUrl(url, { resolve: async (host) => (host === 'metadata.test' ? ['169.254.169.254'] : ['93.184.215.14']) });
-        else if (!(await artifacts.info(sha))) throw new InputError('artifact_not_found', `no uploaded artifact ${sha}`);
-      },
-    },
-  });
-  base = await app.listen({ host: '127.0.0.1', port: 0 });
 });
 
 afterAll(async () => {
-  const step = async (name: string, fn: () => Promise<unknown> | undefined) => {
-    const started = Date.now();
-    await fn();
-    if (Date.now() - started > 5_000) console.warn(`afterAll: ${name} took ${Date.now() - started} ms`);
-  };
-  await step('app.close', () => app?.close());
-  await step('outbox.stop', () => outbox?.stop());
-  await database?.close();
-  await nc?.close();
-  await nats?.dispose();
-  await throwaway?.drop();
+  await gateway?.close();
 });
 
 async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
@@ -333,7 +263,6 @@ describe('OpenAPI', () => {
     expect(create.additionalProperties).toBe(false);
     const docs = await fetch(`${base}/docs`, { redirect: 'manual' });
     expect([200, 302]).toContain(docs.status);
-    void sql;
   });
 });
 
