@@ -417,3 +417,49 @@ describe('status: timeline, wait and live events', () => {
     expect(after.body.items).toHaveLength(timeline.body.items.length - 1);
   });
 });
+
+describe('projects: another project\'s apps do not exist for you', () => {
+  it('scopes apps to the token\'s project, hides the others exactly like missing ones, and allows the same name per project', async () => {
+    const project = async (name: string) => {
+      const r = await call('POST', '/projects', { name, cluster_id: clusterId });
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+      return r.body.id as string;
+    };
+    const token = async (name: string, projectId: string) => {
+      const r = await call('POST', '/tokens', { name, project_ids: [projectId] });
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+      return r.body.token as string;
+    };
+    const teamA = await token('team-a', await project('team-a'));
+    const teamB = await token('team-b', await project('team-b'));
+    const as = (t: string) => ({ authorization: `Bearer ${t}` });
+
+    const mine = await call('POST', '/apps', { ...seedRequest, name: 'orders' }, as(teamA));
+    expect(mine.status, JSON.stringify(mine.body)).toBe(202);
+    const appId = mine.body.app.id as string;
+    // The same name in another project on the same cluster is another app.
+    const theirs = await call('POST', '/apps', { ...seedRequest, name: 'orders' }, as(teamB));
+    expect(theirs.status, JSON.stringify(theirs.body)).toBe(202);
+    expect(theirs.body.app.id).not.toBe(appId);
+
+    const missing = await call('GET', `/apps/${randomUUID()}`, undefined, as(teamB));
+    for (const [method, path, body] of [
+      ['GET', `/apps/${appId}`, undefined],
+      ['GET', `/apps/${appId}/releases`, undefined],
+      ['GET', `/apps/${appId}/timeline`, undefined],
+      ['PATCH', `/apps/${appId}`, { replicas: 3 }],
+      ['POST', `/apps/${appId}/rollback`, {}],
+      ['DELETE', `/apps/${appId}`, undefined],
+    ] as const) {
+      const hidden = await call(method, path, body, as(teamB));
+      expect(hidden.status, `${method} ${path}`).toBe(404);
+      expect(hidden.body.error.code).toBe(missing.body.error.code);
+      expect(hidden.body.error.message).not.toContain('team-a');
+    }
+    const listed = await call('GET', '/apps', undefined, as(teamB));
+    expect(listed.body.items.map((a: { id: string }) => a.id)).toEqual([theirs.body.app.id]);
+    expect((await call('GET', `/apps/${appId}`, undefined, as(teamA))).status).toBe(200);
+    expect((await call('GET', `/apps/${appId}`)).status).toBe(200); // admin
+    expect((await call('POST', '/clusters', { name: 'x', kubeconfig: 'x' }, as(teamA))).status).toBe(403);
+  });
+});
