@@ -53,12 +53,13 @@ export async function insertApp(
 
 export async function insertRelease(
   trx: Transaction<Database>,
-  release: { appId: string; version: number; versionLabel: string; taskType: Selectable<ReleasesTable>['task_type']; spec: ReleaseSpecV1; secretsEncrypted: Buffer | null; imageRef: string | null },
+  release: { id: string; appId: string; version: number; versionLabel: string; taskType: Selectable<ReleasesTable>['task_type']; spec: ReleaseSpecV1; secretsEncrypted: Buffer | null; imageRef: string | null },
 ): Promise<Selectable<ReleasesTable>> {
   try {
     return await trx
       .insertInto('releases')
       .values({
+        id: release.id,
         app_id: release.appId,
         version: release.version,
         version_label: release.versionLabel,
@@ -88,7 +89,8 @@ export async function insertOperation(
   trx: Transaction<Database>,
   operation: { appId: string; releaseId: string | null; kind: 'create' | 'update' | 'rollback' | 'promote' | 'abort' | 'delete'; commandId: string },
 ): Promise<{ id: string; kind: string; status: string; command_id: string }> {
-  const active = await trx
+  // An app created in this very transaction has no operation yet.
+  const active = operation.kind === 'create' ? undefined : await trx
     .selectFrom('operations')
     .select(['id', 'kind', 'status', 'created_at'])
     .where('app_id', '=', operation.appId)

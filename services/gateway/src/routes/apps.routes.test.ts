@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createPublisher, ReleaseStatusChangedV1, streams, type CloudEvent, type DatabaseHandle } from '@appserving/shared';
+import { createPublisher, createSecretBox, DEV_SECRET_KEY, ReleaseStatusChangedV1, streams, type CloudEvent, type DatabaseHandle } from '@appserving/shared';
 import type { TestNatsServer } from '@appserving/shared/testing';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -461,5 +461,38 @@ describe('projects: another project\'s apps do not exist for you', () => {
     expect((await call('GET', `/apps/${appId}`, undefined, as(teamA))).status).toBe(200);
     expect((await call('GET', `/apps/${appId}`)).status).toBe(200); // admin
     expect((await call('POST', '/clusters', { name: 'x', kubeconfig: 'x' }, as(teamA))).status).toBe(403);
+  });
+});
+
+describe('app secrets', () => {
+  it('are sealed per release, kept by an update that leaves them out, restored by a rollback, and never returned', async () => {
+    const box = createSecretBox([DEV_SECRET_KEY]);
+    const secretsOf = async (releaseId: string) => {
+      const row = await database.db.selectFrom('releases').select(['secrets_encrypted', 'spec']).where('id', '=', releaseId).executeTakeFirstOrThrow();
+      expect(JSON.stringify(row.spec)).not.toContain('hunter2');
+      return row.secrets_encrypted ? (JSON.parse(box.decryptText(row.secrets_encrypted, `release-secrets:${releaseId}`)) as Record<string, string>) : undefined;
+    };
+    const created = await call('POST', '/apps', { ...seedRequest, name: 'with-secrets', secrets: { 'db.password': 'hunter2' } });
+    expect(created.status).toBe(202);
+    expect(JSON.stringify(created.body)).not.toContain('hunter2');
+    expect(created.body.release.spec.secret_names).toEqual(['db.password']);
+    const appId = created.body.app.id as string;
+    expect(await secretsOf(created.body.release.id)).toEqual({ 'db.password': 'hunter2' });
+
+    await finishOperations(appId, 'succeeded', '127.0.0.1:5000/with-secrets@sha256:' + '3'.repeat(64));
+    const updated = await call('PATCH', `/apps/${appId}`, { replicas: 2 });
+    expect(updated.status).toBe(202);
+    expect(await secretsOf(updated.body.release.id)).toEqual({ 'db.password': 'hunter2' });
+
+    await finishOperations(appId, 'succeeded');
+    const changed = await call('PATCH', `/apps/${appId}`, { secrets: { 'db.password': 'correct-horse' } });
+    expect(await secretsOf(changed.body.release.id)).toEqual({ 'db.password': 'correct-horse' });
+
+    await finishOperations(appId, 'succeeded', '127.0.0.1:5000/with-secrets@sha256:' + '4'.repeat(64));
+    const rolled = await call('POST', `/apps/${appId}/rollback`, { to_version: 'v1' });
+    expect(rolled.status, JSON.stringify(rolled.body)).toBe(202);
+    expect(await secretsOf(rolled.body.release.id)).toEqual({ 'db.password': 'hunter2' });
+    const history = await call('GET', `/apps/${appId}/releases`);
+    expect(JSON.stringify(history.body)).not.toMatch(/hunter2|correct-horse/);
   });
 });

@@ -80,9 +80,10 @@ export async function appsRoutes(app: FastifyInstance, deps: AppsRoutesDeps): Pr
     image: string | null,
     skipAnalysis = false,
   ) {
-    const version = await nextVersion(trx, target.id);
+    const version = kind === 'create' ? 1 : await nextVersion(trx, target.id);
     const releaseId = randomUUID();
     const release = await insertRelease(trx, {
+      id: releaseId,
       appId: target.id,
       version,
       versionLabel: resolved.versionLabel ?? `v${version}`,
@@ -148,8 +149,13 @@ export async function appsRoutes(app: FastifyInstance, deps: AppsRoutesDeps): Pr
         if (resolved.taskType === 'deploy' && !image) {
           throw new InputError('invalid_request', 'task_type deploy needs image_url: no earlier release has an image', { details: { problems: [{ path: '/image_url', message: 'is required' }] } });
         }
+        // Secrets left out keep their previous values, like every other field.
+        const secrets =
+          body.secrets === undefined && previous?.secrets_encrypted
+            ? (JSON.parse(deps.openSecrets(previous.secrets_encrypted, previous.id).toString('utf8')) as Record<string, string>)
+            : resolved.secrets;
         const target = { id, name: current.name, clusterId: current.cluster_id };
-        const { release, operation, entry } = await startRelease(trx, target, resolved, 'update', image);
+        const { release, operation, entry } = await startRelease(trx, target, { ...resolved, secrets }, 'update', image);
         await trx.updateTable('apps').set({ strategy: resolved.spec.strategy, ...(resolved.spec.app_type ? { app_type: resolved.spec.app_type } : {}) }).where('id', '=', id).execute();
         return { status: 202, body: { app: await loadAppView(trx, id), release: releaseView(release), operation }, afterCommit: [entry] };
       }),
