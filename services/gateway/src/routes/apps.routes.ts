@@ -118,7 +118,20 @@ export async function appsRoutes(app: FastifyInstance, deps: AppsRoutesDeps): Pr
       const created = await insertApp(trx, { name: body.name, clusterId: cluster.id, projectId, appType, strategy: resolved.spec.strategy });
       const target = { id: created.id, name: body.name, clusterId: cluster.id };
       const { release, operation, entry } = await startRelease(trx, target, resolved, 'create', resolved.spec.image_url ?? null);
-      return { status: 202, body: { app: await loadAppView(trx, created.id), release: releaseView(release), operation }, afterCommit: [entry] };
+      // Everything the view shows was just written: no need to read it back.
+      const view: AppView = {
+        id: created.id,
+        name: body.name,
+        cluster,
+        app_type: appType,
+        strategy: resolved.spec.strategy,
+        status: 'pending',
+        current_release: releaseView(release),
+        operation,
+        endpoint: null,
+        created_at: created.created_at.toISOString(),
+      };
+      return { status: 202, body: { app: view, release: view.current_release, operation }, afterCommit: [entry] };
     }),
   );
 
