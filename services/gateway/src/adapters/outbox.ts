@@ -50,7 +50,26 @@ export function createOutboxRelay(deps: {
 
   // `db` is the sweep's transaction when the sweep holds the row lock: updating through another connection
   // would wait on that lock forever.
-  async function publish(entry: OutboxEntry, db: Kysely<Database> | Transaction<Database> = deps.db): Promise<boolean> {
+  // Entries published right after their request are marked in batches: one UPDATE per flush instead of one
+  // per request. An entry whose mark is lost (crash before the flush) is republished by the sweep and
+  // dropped by the stream as a duplicate.
+  let marks: string[] = [];
+  let markTimer: NodeJS.Timeout | undefined;
+  async function flushMarks(): Promise<void> {
+    clearTimeout(markTimer);
+    markTimer = undefined;
+    const ids = marks;
+    marks = [];
+    if (ids.length === 0) return;
+    await deps.db
+      .updateTable('outbox')
+      .set({ published_at: new Date() })
+      .where('id', 'in', ids)
+      .execute()
+      .catch((error: unknown) => deps.log.warn({ err: error, count: ids.length }, 'could not mark outbox entries published; the sweep will republish them'));
+  }
+
+  async function publish(entry: OutboxEntry, db: Kysely<Database> | Transaction<Database> | 'batched' = deps.db): Promise<boolean> {
     const messageType = messageTypeOf(entry.event.type);
     if (!messageType) {
       deps.log.error({ id: entry.id, type: entry.event.type }, 'outbox entry of an unknown type; left unpublished');
@@ -58,10 +77,15 @@ export function createOutboxRelay(deps: {
     }
     try {
       await deps.publisher.publishEvent(messageType, entry.subject, entry.event);
-      await db.updateTable('outbox').set({ published_at: new Date() }).where('id', '=', entry.id).execute();
+      if (db === 'batched') {
+        marks.push(entry.id);
+        markTimer ??= setTimeout(() => void flushMarks(), 50);
+      } else {
+        await db.updateTable('outbox').set({ published_at: new Date() }).where('id', '=', entry.id).execute();
+      }
       return true;
     } catch (error) {
-      await db
+      await (db === 'batched' ? deps.db : db)
         .updateTable('outbox')
         .set((eb) => ({ attempts: eb('attempts', '+', 1), last_error: error instanceof Error ? error.message : String(error) }))
         .where('id', '=', entry.id)
@@ -103,7 +127,7 @@ export function createOutboxRelay(deps: {
 
   return {
     async publishNow(entries) {
-      for (const entry of entries) await publish(entry);
+      for (const entry of entries) await publish(entry, 'batched');
     },
     start() {
       stopped = false;
@@ -113,6 +137,7 @@ export function createOutboxRelay(deps: {
       stopped = true;
       clearTimeout(timer);
       await running;
+      await flushMarks();
     },
   };
 }
