@@ -5,9 +5,9 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isAppServingError, type AppServingError } from '@appserving/shared';
 import { startTestNatsServer, type TestNatsServer } from '@appserving/shared/testing';
 import { createArtifactStore, parseStoredArtifactUrl } from './artifact.store.ts';
+import { failure } from '../testing/assertions.ts';
 
 const MiB = 1024 * 1024;
 let nats: TestNatsServer;
@@ -52,15 +52,6 @@ function generated(total: number, options: { head?: Buffer; chunk?: number; seed
     }
   }
   return { bytes, state };
-}
-
-async function failure(promise: Promise<unknown>): Promise<AppServingError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!isAppServingError(error)) throw new Error(`expected an AppServingError, got ${String(error)}`, { cause: error });
-  return error;
 }
 
 async function bucketState(bucket: string) {

@@ -3,9 +3,9 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { isAppServingError, type AppServingError } from '@appserving/shared';
 import { parseArtifactHostAllowlist, type HostResolver } from './artifact-url.guard.ts';
 import { probeArtifactUrl, safeFetch, safeFetchBuffer } from './safe-fetch.ts';
+import { failure } from '../testing/assertions.ts';
 
 /**
  * Real HTTP servers on 127.0.0.1, real sockets. Every address outside loopback that appears here must be refused
@@ -90,15 +90,6 @@ function route(state: TestServer, req: IncomingMessage, res: ServerResponse, end
   } else {
     res.writeHead(500).end();
   }
-}
-
-async function failure(promise: Promise<unknown>): Promise<AppServingError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!isAppServingError(error)) throw new Error(`expected an AppServingError, got ${String(error)}`, { cause: error });
-  return error;
 }
 
 /** A resolver with made-up names; it throws for anything else, so no test can reach real DNS. */
