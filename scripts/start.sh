@@ -20,6 +20,7 @@ if [ -z "${APPSERVING_LOCAL_CLUSTER_KUBECONFIG:-}" ]; then
     started_cluster=true
   fi
   export APPSERVING_LOCAL_CLUSTER_KUBECONFIG="$state/kubeconfig.yaml"
+  export APPSERVING_LOCAL_CLUSTER_PROMETHEUS_URL="${APPSERVING_LOCAL_CLUSTER_PROMETHEUS_URL:-http://127.0.0.1:$(( ${APPSERVING_CLUSTER_PORT_BASE:-26400} + 7 ))}"
 fi
 
 node packages/platform/src/main.ts &

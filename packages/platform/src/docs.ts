@@ -1,20 +1,9 @@
-import { builderSettings } from '@appserving/builder/config';
-import { deployerSettings } from '@appserving/deployer/config';
-import { gatewaySettings } from '@appserving/gateway/config';
-import { allMessageTypes, CloudEventEnvelope, commandTypes, commonSettings, consumers, dataSchemaUri, describeSettings, streams, type MessageType } from '@appserving/shared';
-import { watcherSettings } from '@appserving/watcher/config';
+import { allMessageTypes, CloudEventEnvelope, commandTypes, consumers, dataSchemaUri, describeSettings, streams, type MessageType } from '@appserving/shared';
+import { platformSettings } from './platform-settings.ts';
 
 /** The configuration reference, generated from the settings every service validates at start. */
 export function configurationReference(): string {
-  const { httpPort: gatewayPort, ...gatewayOwn } = gatewaySettings;
-  return describeSettings({
-    ...commonSettings,
-    ...gatewayOwn,
-    gatewayPort,
-    builderPort: builderSettings.httpPort,
-    deployerPort: deployerSettings.httpPort,
-    watcherPort: watcherSettings.httpPort,
-  });
+  return describeSettings(platformSettings);
 }
 
 /** An AsyncAPI 3.0 document of every subject, message and consumer, generated from the catalog. */

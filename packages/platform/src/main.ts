@@ -1,32 +1,19 @@
 import { createBuilder } from '@appserving/builder';
-import { builderSettings } from '@appserving/builder/config';
 import { createDeployer } from '@appserving/deployer';
-import { deployerSettings } from '@appserving/deployer/config';
 import { createGateway } from '@appserving/gateway';
-import { gatewaySettings } from '@appserving/gateway/config';
-import { commonSettings, exitOnSignals, exitOnStartupError, startServiceProcess } from '@appserving/shared';
+import { exitOnSignals, exitOnStartupError, startServiceProcess } from '@appserving/shared';
 import { createWatcher } from '@appserving/watcher';
-import { watcherSettings } from '@appserving/watcher/config';
+import { platformSettings } from './platform-settings.ts';
 
 /** All four services in one process, sharing one NATS connection and one database pool. */
-const { httpPort: gatewayPort, ...gatewayOwnSettings } = gatewaySettings;
-const platformSettings = {
-  ...commonSettings,
-  ...gatewayOwnSettings,
-  gatewayPort,
-  builderPort: builderSettings.httpPort,
-  deployerPort: deployerSettings.httpPort,
-  watcherPort: watcherSettings.httpPort,
-} as const;
-
 const running = await startServiceProcess({
   service: 'platform',
   settings: platformSettings,
   env: process.env,
   units: (runtime, config) => [
-    createWatcher(runtime, { httpHost: config.httpHost, httpPort: config.watcherPort }),
-    createBuilder(runtime, { httpHost: config.httpHost, httpPort: config.builderPort }),
-    createDeployer(runtime, { httpHost: config.httpHost, httpPort: config.deployerPort }),
+    createWatcher(runtime, { ...config, httpPort: config.watcherPort }),
+    createBuilder(runtime, { ...config, httpPort: config.builderPort }),
+    createDeployer(runtime, { ...config, httpPort: config.deployerPort }),
     createGateway(runtime, { ...config, httpPort: config.gatewayPort }),
   ],
 }).catch((error: unknown) => exitOnStartupError('platform', error));

@@ -1,8 +1,6 @@
 import { commonSettings, portSchema, setting } from '@appserving/shared';
 import Type from 'typebox';
 
-const secretKey = '[A-Za-z0-9_.-]{1,32}:[A-Za-z0-9+/]{43}=';
-
 export const gatewaySettings = {
   ...commonSettings,
   httpPort: setting({
@@ -19,20 +17,19 @@ export const gatewaySettings = {
       'Admin API token stored (hashed) at the first start, when the database has no admin token yet; at least 32 characters (e.g. `openssl rand -base64 32`). Empty: one is generated and printed once to stderr. Ignored once an admin token exists.',
     secret: true,
   }),
-  secretKeys: setting({
-    env: 'APPSERVING_SECRET_KEYS',
-    schema: Type.String({ pattern: `^${secretKey}( *, *${secretKey})*$` }),
-    default: '',
-    description:
-      'Keys that encrypt kubeconfigs and app secrets at rest: `keyId:base64(32 bytes)`, comma-separated, the first encrypts, all decrypt (see docs/auth.md). Empty: a fixed development key, allowed only when the database is on 127.0.0.1.',
-    secret: true,
-  }),
   localClusterKubeconfig: setting({
     env: 'APPSERVING_LOCAL_CLUSTER_KUBECONFIG',
     schema: Type.String({ minLength: 1 }),
     default: '',
     description:
       'Kubeconfig file of the `local` cluster, registered (as the default cluster) at start, e.g. `~/.cache/appserving/cluster/run-26400/kubeconfig.yaml` written by `pnpm cluster:up`. Empty: none.',
+  }),
+  localClusterPrometheusUrl: setting({
+    env: 'APPSERVING_LOCAL_CLUSTER_PROMETHEUS_URL',
+    schema: Type.String({ pattern: '^https?://' }),
+    default: '',
+    description:
+      'Prometheus of the `local` cluster, which canary and blue-green analysis queries (e.g. http://127.0.0.1:26407 of `pnpm cluster:up`). Empty: none, and only rolling releases can be analysed there.',
   }),
   artifactHostAllowlist: setting({
     env: 'APPSERVING_ARTIFACT_HOST_ALLOWLIST',

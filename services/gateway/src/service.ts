@@ -1,5 +1,5 @@
 import type { ConfigOf, Runtime, ServiceUnit } from '@appserving/shared';
-import { InputError } from '@appserving/shared';
+import { InputError, releaseSecretsAad, secretBoxFromConfig } from '@appserving/shared';
 import Fastify from 'fastify';
 import { checkArtifactUrl, parseArtifactHostAllowlist } from './adapters/artifact-url.guard.ts';
 import { createArtifactStore, parseStoredArtifactUrl, type ArtifactStore } from './adapters/artifact.store.ts';
@@ -8,13 +8,10 @@ import { projectForNewApp } from './adapters/project.repository.ts';
 import { frameworkErrors, gatewayApp } from './app.ts';
 import { prepareAccess } from './auth/access-startup.ts';
 import { visibleProjectIds } from './auth/principal.ts';
-import { secretBoxFromConfig } from './auth/secret-keys.ts';
+
 import type { gatewaySettings } from './config.ts';
 
 export type GatewayConfig = ConfigOf<typeof gatewaySettings>;
-
-/** The aad that binds a release's sealed secrets to that release. */
-export const releaseSecretsAad = (releaseId: string) => `release-secrets:${releaseId}`;
 
 export function createGateway(runtime: Runtime, config: GatewayConfig): ServiceUnit {
   const db = runtime.database.db;

@@ -2,6 +2,7 @@ import Type from 'typebox';
 import { setting } from './config.ts';
 
 const positiveMs = () => Type.Integer({ minimum: 1 });
+const secretKey = '[A-Za-z0-9_.-]{1,32}:[A-Za-z0-9+/]{43}=';
 
 /** Settings every service reads. Each service adds its own (see `services/<name>/src/config.ts`). */
 export const commonSettings = {
@@ -83,6 +84,14 @@ export const commonSettings = {
     schema: positiveMs(),
     default: 60_000,
     description: 'Longest redelivery delay.',
+  }),
+  secretKeys: setting({
+    env: 'APPSERVING_SECRET_KEYS',
+    schema: Type.String({ pattern: `^${secretKey}( *, *${secretKey})*$` }),
+    default: '',
+    description:
+      'Keys that encrypt kubeconfigs and app secrets at rest: `keyId:base64(32 bytes)`, comma-separated, the first encrypts, all decrypt (see docs/auth.md). Empty: a fixed development key, allowed only when the database is on 127.0.0.1.',
+    secret: true,
   }),
   ackWaitMs: setting({
     env: 'APPSERVING_ACK_WAIT_MS',

@@ -86,3 +86,58 @@ export const ReleaseStatusChangedV1 = messageType({
     { additionalProperties: false },
   ),
 });
+
+export const BuildProgressV1 = messageType({
+  type: 'dev.appserving.build.progress.v1',
+  subjectPrefix: 'appserving.evt.build.progress',
+  description:
+    'Progress of a running build a person can follow: the phase (fetching the artifact, building, pushing) and, where known, bytes done of bytes total. Informational: status does not depend on it.',
+  data: Type.Object(
+    {
+      release: ReleaseRefV1,
+      phase: Type.Enum(['fetching-artifact', 'scheduling', 'building', 'pushing']),
+      message: Type.String(),
+      done_bytes: Type.Optional(Type.Integer({ minimum: 0 })),
+      total_bytes: Type.Optional(Type.Integer({ minimum: 0 })),
+    },
+    { additionalProperties: false },
+  ),
+});
+
+/** One metric of one canary analysis step, as the watcher evaluated it against Prometheus. */
+export const CanaryMetricV1 = Type.Object(
+  {
+    name: Type.String(),
+    /** null when the query returned no data or failed. */
+    value: Type.Union([Type.Number(), Type.Null()]),
+    threshold_min: Type.Optional(Type.Number()),
+    threshold_max: Type.Optional(Type.Number()),
+    /** `no-data`: the query ran and returned nothing; `query-failed`: Prometheus could not be asked or refused the query. */
+    verdict: Type.Enum(['pass', 'fail', 'no-data', 'query-failed']),
+    error: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+export type CanaryMetricV1 = Type.Static<typeof CanaryMetricV1>;
+
+export const CanaryAnalysisV1 = messageType({
+  type: 'dev.appserving.canary.analysis.v1',
+  subjectPrefix: 'appserving.evt.canary.analysis',
+  description:
+    'One analysis step of a canary or blue/green release (published by the watcher): the traffic weight, each metric\'s value against its threshold, and the verdict of the step.',
+  data: Type.Object(
+    {
+      release: ReleaseRefV1,
+      /** Step number within this release's analysis, from 1. */
+      step: Type.Integer({ minimum: 1 }),
+      /** Traffic weight on the new version during this step (blue/green: 0 until promoted, then 100). */
+      weight: Type.Integer({ minimum: 0, maximum: 100 }),
+      /** Flagger's phase of the Canary when the step was observed. */
+      phase: Type.String(),
+      metrics: Type.Array(CanaryMetricV1),
+      verdict: Type.Enum(['pass', 'fail', 'inconclusive']),
+      failed_checks: Type.Integer({ minimum: 0 }),
+    },
+    { additionalProperties: false },
+  ),
+});

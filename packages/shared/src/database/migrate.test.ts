@@ -18,7 +18,7 @@ import {
 import { openTestDatabase, waitFor } from './test-support.ts';
 import type { TestDatabase } from './test-support.ts';
 
-const TABLES = ['api_token_projects', 'api_tokens', 'apps', 'clusters', 'idempotency_records', 'operations', 'outbox', 'projects', 'releases', 'timeline'];
+const TABLES = ['api_token_projects', 'api_tokens', 'apps', 'canary_analysis', 'clusters', 'idempotency_records', 'operations', 'outbox', 'projects', 'releases', 'timeline'];
 const ALL = Object.keys(migrations);
 
 /** Everything that makes up the schema, one line per object, in a stable order. */
@@ -216,7 +216,7 @@ describe('migrateToLatest', () => {
 
 describe('migrations', () => {
   it('lists every migration in order, the initial one included', () => {
-    expect(Object.keys(migrations)).toEqual(['0001-initial', '0002-projects-and-tokens', '0003-outbox-and-release-labels', '0004-app-names-per-project']);
+    expect(Object.keys(migrations)).toEqual(['0001-initial', '0002-projects-and-tokens', '0003-outbox-and-release-labels', '0004-app-names-per-project', '0005-cluster-prometheus-and-canary-analysis']);
     expect(Object.keys(migrations)).toEqual(Object.keys(migrations).toSorted());
     expect(migrations['0001-initial']).toBe(initial);
   });

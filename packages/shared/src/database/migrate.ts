@@ -5,6 +5,7 @@ import * as m0001 from './migrations/0001-initial.ts';
 import * as m0002 from './migrations/0002-projects-and-tokens.ts';
 import * as m0003 from './migrations/0003-outbox-and-release-labels.ts';
 import * as m0004 from './migrations/0004-app-names-per-project.ts';
+import * as m0005 from './migrations/0005-cluster-prometheus-and-canary-analysis.ts';
 
 /**
  * Every migration, listed by hand rather than read from a folder, so migrating works from any working
@@ -16,6 +17,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0002-projects-and-tokens': m0002,
   '0003-outbox-and-release-labels': m0003,
   '0004-app-names-per-project': m0004,
+  '0005-cluster-prometheus-and-canary-analysis': m0005,
 };
 
 /** Kysely's migrator over this project's migrations (or, in tests, over `source`). */

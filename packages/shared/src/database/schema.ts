@@ -62,6 +62,8 @@ export interface ClustersTable {
   /** Ciphertext only; encryption and decryption happen outside the database layer. */
   kubeconfig_encrypted: Buffer;
   is_default: Generated<boolean>;
+  /** Prometheus that canary analysis on this cluster asks; null: canary and blue/green cannot be analysed there. */
+  prometheus_url: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
   deleted_at: NullableTimestamp;
@@ -106,6 +108,8 @@ export interface ReleasesTable {
   version_label: string;
   /** App secret values, encrypted by the secret box; never in `spec`. */
   secrets_encrypted: Buffer | null;
+  /** Traffic weight on this release while a canary moves it; written by the watcher. */
+  canary_weight: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface OperationsTable {
@@ -197,7 +201,25 @@ export interface OutboxTable {
   last_error: string | null;
 }
 
+/** One canary analysis step as the watcher observed it (the analysis record), once by event id. */
+export interface CanaryAnalysisTable {
+  id: ColumnType<string, never, never>;
+  event_id: string;
+  app_id: string;
+  release_id: string;
+  step: number;
+  weight: number;
+  phase: string;
+  verdict: 'pass' | 'fail' | 'inconclusive';
+  failed_checks: ColumnType<number, number | undefined, number>;
+  /** CanaryMetricV1[] */
+  metrics: ColumnType<JsonValue, string, string>;
+  observed_at: Timestamp;
+  recorded_at: CreatedAt;
+}
+
 export interface Database {
+  canary_analysis: CanaryAnalysisTable;
   outbox: OutboxTable;
   clusters: ClustersTable;
   apps: AppsTable;
@@ -234,6 +256,8 @@ export type NewProject = Insertable<ProjectsTable>;
 
 export type ApiToken = Selectable<ApiTokensTable>;
 export type NewApiToken = Insertable<ApiTokensTable>;
+
+export type CanaryAnalysisRow = Selectable<CanaryAnalysisTable>;
 
 export type IdempotencyRecord = Selectable<IdempotencyRecordsTable>;
 export type NewIdempotencyRecord = Insertable<IdempotencyRecordsTable>;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { CONSTRAINTS, ConfigError, ConflictError, InputError, isUniqueViolation, NotFoundError, type Database, type SecretBox } from '@appserving/shared';
+import { CONSTRAINTS, ConfigError, kubeconfigAad, ConflictError, InputError, isUniqueViolation, NotFoundError, type Database, type SecretBox } from '@appserving/shared';
 import { sql, type Kysely } from 'kysely';
 import { inspectKubeconfig } from '../domain/kubeconfig.ts';
 
@@ -10,18 +10,13 @@ export interface ClusterView {
   name: string;
   api_server_url: string;
   is_default: boolean;
+  prometheus_url: string | null;
   created_at: Date;
 }
 
-const viewColumns = ['id', 'name', 'api_server_url', 'is_default', 'created_at'] as const;
+const viewColumns = ['id', 'name', 'api_server_url', 'is_default', 'prometheus_url', 'created_at'] as const;
 
-/**
- * The additional authenticated data of a cluster's kubeconfig ciphertext: it only decrypts as this column of
- * this row. Whoever decrypts it (the deployer, the watcher) uses the same function.
- */
-export function kubeconfigAad(clusterId: string): string {
-  return `clusters.kubeconfig:${clusterId}`;
-}
+export { kubeconfigAad };
 
 export const LOCAL_CLUSTER_NAME = 'local';
 
@@ -42,7 +37,7 @@ export async function listClusters(db: Kysely<Database>, visible: readonly strin
 export async function registerCluster(
   db: Kysely<Database>,
   box: SecretBox,
-  request: { name: string; kubeconfig: string; makeDefault?: boolean },
+  request: { name: string; kubeconfig: string; makeDefault?: boolean; prometheusUrl?: string },
 ): Promise<ClusterView> {
   const { apiServerUrl } = inspectKubeconfig(request.kubeconfig);
   const id = randomUUID();
@@ -60,6 +55,7 @@ export async function registerCluster(
           api_server_url: apiServerUrl,
           kubeconfig_encrypted: box.encrypt(request.kubeconfig, kubeconfigAad(id)),
           is_default: isDefault,
+          prometheus_url: request.prometheusUrl ?? null,
         })
         .returning(viewColumns)
         .executeTakeFirstOrThrow();
@@ -109,6 +105,7 @@ export async function registerLocalCluster(
   db: Kysely<Database>,
   box: SecretBox,
   kubeconfigPath: string,
+  prometheusUrl: string | null = null,
 ): Promise<{ id: string; created: boolean; apiServerUrl: string }> {
   // A bad file is a configuration error: the process stops with exit code 78, naming the variable.
   let kubeconfig: string;
@@ -131,7 +128,7 @@ export async function registerLocalCluster(
     if (existing) {
       await trx
         .updateTable('clusters')
-        .set({ api_server_url: apiServerUrl, kubeconfig_encrypted: box.encrypt(kubeconfig, kubeconfigAad(existing.id)) })
+        .set({ api_server_url: apiServerUrl, kubeconfig_encrypted: box.encrypt(kubeconfig, kubeconfigAad(existing.id)), prometheus_url: prometheusUrl })
         .where('id', '=', existing.id)
         .execute();
       return { id: existing.id, created: false, apiServerUrl };
@@ -146,6 +143,7 @@ export async function registerLocalCluster(
         api_server_url: apiServerUrl,
         kubeconfig_encrypted: box.encrypt(kubeconfig, kubeconfigAad(id)),
         is_default: currentDefault === undefined,
+        prometheus_url: prometheusUrl,
       })
       .execute();
     return { id, created: true, apiServerUrl };

@@ -6,6 +6,7 @@ import { bootstrapAdminToken, type AdminBootstrap } from './api-tokens.ts';
 export interface AccessStartupConfig {
   adminToken: string;
   localClusterKubeconfig: string;
+  localClusterPrometheusUrl: string;
 }
 
 /**
@@ -37,7 +38,7 @@ export async function prepareAccess(deps: {
 
   let localClusterId: string | undefined;
   if (config.localClusterKubeconfig !== '') {
-    const local = await registerLocalCluster(db, box, config.localClusterKubeconfig);
+    const local = await registerLocalCluster(db, box, config.localClusterKubeconfig, config.localClusterPrometheusUrl || null);
     localClusterId = local.id;
     log.info({ clusterId: local.id, apiServerUrl: local.apiServerUrl, created: local.created }, 'local cluster registered');
   }

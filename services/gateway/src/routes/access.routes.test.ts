@@ -171,7 +171,7 @@ describe('clusters, projects and tokens', () => {
   it('registers a cluster without ever returning its kubeconfig, and stores it encrypted for its row', async () => {
     const { response, kubeconfig, id } = await registerCluster('prod-east');
     expect(response.status).toBe(201);
-    expect(response.body).toEqual({ id: expect.any(String), name: 'prod-east', api_server_url: kubeconfig.server, is_default: true, created_at: expect.any(String) });
+    expect(response.body).toEqual({ id: expect.any(String), name: 'prod-east', api_server_url: kubeconfig.server, is_default: true, prometheus_url: null, created_at: expect.any(String) });
 
     const listed = await asAdmin({ method: 'GET', url: '/clusters' });
     expect(listed.body.clusters).toContainEqual(response.body);
@@ -183,6 +183,18 @@ describe('clusters, projects and tokens', () => {
     expect(box.decryptText(row.kubeconfig_encrypted, kubeconfigAad(id))).toBe(kubeconfig.text);
     expect(await loadKubeconfig(db, box, id)).toBe(kubeconfig.text);
     expect(() => box.decrypt(row.kubeconfig_encrypted, kubeconfigAad(randomUUID()))).toThrow(/does not authenticate/);
+  });
+
+  it('registers a cluster with the Prometheus its canary analysis asks, and refuses one that is not an http(s) URL', async () => {
+    const { response, id } = await registerCluster('with-prom', { prometheus_url: 'http://127.0.0.1:26407' });
+    expect(response.status).toBe(201);
+    expect(response.body.prometheus_url).toBe('http://127.0.0.1:26407');
+    const row = await database.db.selectFrom('clusters').select('prometheus_url').where('id', '=', id).executeTakeFirstOrThrow();
+    expect(row.prometheus_url).toBe('http://127.0.0.1:26407');
+
+    const refused = await registerCluster('bad-prom', { prometheus_url: 'file:///etc/passwd' });
+    expect(refused.response.status).toBe(400);
+    expect(JSON.stringify(refused.response.body)).toContain('prometheus_url');
   });
 
   it('moves the default when asked, and refuses a taken name', async () => {

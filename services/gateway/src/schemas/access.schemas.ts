@@ -22,6 +22,7 @@ export const ClusterView = Type.Object({
   name: Type.String(),
   api_server_url: Type.String(),
   is_default: Type.Boolean(),
+  prometheus_url: Type.Union([Type.String(), Type.Null()]),
   created_at: Timestamp,
 });
 export type ClusterView = Type.Static<typeof ClusterView>;
@@ -38,6 +39,13 @@ export const RegisterClusterBody = Type.Object(
       description: 'The kubeconfig (YAML or JSON) the platform uses for this cluster, with inline credentials. Encrypted at rest; never returned or logged.',
     }),
     default: Type.Optional(Type.Boolean({ description: 'Make this the default cluster (the first cluster is the default anyway).' })),
+    prometheus_url: Type.Optional(
+      Type.String({
+        pattern: '^https?://[^\\s]+$',
+        maxLength: 2048,
+        description: "The cluster's Prometheus (http or https URL), which canary and blue-green analysis of its apps queries. Without it only rolling releases can run there.",
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -1,4 +1,5 @@
-import { ConfigError, createSecretBox, DEV_SECRET_KEY, parseSecretKeys, SecretBoxError, type SecretBox } from '@appserving/shared';
+import { ConfigError } from '../config/index.ts';
+import { createSecretBox, DEV_SECRET_KEY, parseSecretKeys, SecretBoxError, type SecretBox } from './secret-box.ts';
 
 export interface SecretBoxSetup {
   box: SecretBox;
