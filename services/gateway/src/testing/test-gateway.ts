@@ -25,6 +25,8 @@ export interface TestGateway {
   adminToken: string;
   clusterId: string;
   database: DatabaseHandle;
+  /** URL of the throw-away database (for a second process, e.g. a benchmark's floor). */
+  databaseUrl: string;
   nc: NatsConnection;
   nats: TestNatsServer;
   outbox: OutboxRelay;
@@ -122,6 +124,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     adminToken,
     clusterId,
     database,
+    databaseUrl: throwaway.url,
     nc,
     nats,
     outbox,
