@@ -89,6 +89,20 @@ export const consumers = {
     messageTypes: eventTypes,
     description: 'Records every event in the timeline, once by event id.',
   },
+  statusEvents: {
+    name: 'watcher-status-events',
+    stream: streams.events,
+    filterSubject: 'appserving.evt.>',
+    messageTypes: [BuildStartedV1, BuildProgressV1, BuildSucceededV1, BuildFailedV1, DeployStepV1],
+    description: 'Moves releases through their status machine on build and deploy events (the watcher is the one writer of status).',
+  },
+  statusCommands: {
+    name: 'watcher-status-commands',
+    stream: streams.commands,
+    filterSubject: 'appserving.cmd.>',
+    messageTypes: [DeployCommandV1, DeleteCommandV1],
+    description: 'Moves a deploy-only release to deploying when its deploy command is recorded; cancels the releases of a deleted app.',
+  },
 } as const satisfies Record<string, ConsumerDefinition>;
 
 const allTypes: readonly MessageType[] = [...commandTypes, ...eventTypes];
