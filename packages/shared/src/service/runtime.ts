@@ -140,12 +140,18 @@ export function createWorkerUnit(spec: {
   httpHost: string;
   httpPort: number;
   runners: readonly ConsumerRunner[];
+  /**
+   * Extra routes on the ops server (e.g. the deployer's Flagger webhooks), registered before it listens. They
+   * share the port of /healthz, /readyz and /metrics.
+   */
+  routes?: (server: FastifyInstance) => void | Promise<void>;
 }): ServiceUnit {
   const { runtime, runners } = spec;
   const server = createOpsServer(runtime, runtime.readinessChecks(consumerReadiness(runners)));
   return {
     name: spec.name,
     async start() {
+      if (spec.routes) await spec.routes(server);
       for (const runner of runners) runner.start();
       const address = await server.listen({ host: spec.httpHost, port: spec.httpPort });
       runtime.log.info({ address, consumers: runners.map((r) => r.name) }, `${spec.name} started`);
