@@ -5,7 +5,7 @@ import type { FastifyError, FastifyReply, FastifyRequest, FastifyInstance } from
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
-import type { ArtifactStore } from './adapters/artifact.store.ts';
+import type { ArtifactStore } from '@appserving/shared/artifacts';
 import { authPlugin } from './auth/auth.plugin.ts';
 import { typeboxValidatorCompiler } from './http/validation.ts';
 import { appStatusRoutes } from './routes/app-status.routes.ts';

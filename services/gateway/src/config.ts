@@ -1,8 +1,10 @@
 import { commonSettings, portSchema, setting } from '@appserving/shared';
+import { artifactSettings } from '@appserving/shared/artifacts';
 import Type from 'typebox';
 
 export const gatewaySettings = {
   ...commonSettings,
+  ...artifactSettings,
   httpPort: setting({
     env: 'APPSERVING_GATEWAY_PORT',
     schema: portSchema(),
@@ -30,18 +32,5 @@ export const gatewaySettings = {
     default: '',
     description:
       'Prometheus of the `local` cluster, which canary and blue-green analysis queries (e.g. http://127.0.0.1:26407 of `pnpm cluster:up`). Empty: none, and only rolling releases can be analysed there.',
-  }),
-  artifactHostAllowlist: setting({
-    env: 'APPSERVING_ARTIFACT_HOST_ALLOWLIST',
-    schema: Type.String(),
-    default: '',
-    description:
-      'Hosts (`host` or `host:port`, comma-separated) an artifact_url may name even though they resolve to loopback, private or link-local addresses, e.g. an in-house Nexus (docs/artifacts.md).',
-  }),
-  artifactMaxBytes: setting({
-    env: 'APPSERVING_ARTIFACT_MAX_BYTES',
-    schema: Type.Integer({ minimum: 1024 }),
-    default: 512 * 1024 * 1024,
-    description: 'Largest artifact accepted by POST /artifacts and fetched by a build, in bytes.',
   }),
 } as const;

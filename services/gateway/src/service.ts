@@ -1,8 +1,7 @@
 import type { ConfigOf, Runtime, ServiceUnit } from '@appserving/shared';
 import { InputError, releaseSecretsAad, secretBoxFromConfig } from '@appserving/shared';
 import Fastify from 'fastify';
-import { checkArtifactUrl, parseArtifactHostAllowlist } from './adapters/artifact-url.guard.ts';
-import { createArtifactStore, parseStoredArtifactUrl, type ArtifactStore } from './adapters/artifact.store.ts';
+import { checkArtifactUrl, createArtifactStore, parseArtifactHostAllowlist, parseStoredArtifactUrl, type ArtifactStore } from '@appserving/shared/artifacts';
 import { createOutboxRelay } from './adapters/outbox.ts';
 import { projectForNewApp } from './adapters/project.repository.ts';
 import { frameworkErrors, gatewayApp } from './app.ts';

@@ -1,7 +1,7 @@
 import { InputError } from '@appserving/shared';
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
-import type { ArtifactStore } from '../adapters/artifact.store.ts';
+import type { ArtifactStore } from '@appserving/shared/artifacts';
 import { ErrorBody } from '../schemas/app.schemas.ts';
 
 const UploadQuery = Type.Object(

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Base64UrlPaddedCodec, Objm, type ObjectInfo, type ObjectStore } from '@nats-io/obj';
-import { InputError, isAppServingError, NotFoundError, RetryableError } from '@appserving/shared';
+import { InputError, isAppServingError, NotFoundError, RetryableError } from '../errors/index.ts';
 import { ArtifactMeter, DEFAULT_ARTIFACT_MAX_BYTES } from './artifact-meter.ts';
 
 /**

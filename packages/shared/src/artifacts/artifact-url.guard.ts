@@ -1,7 +1,7 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
-import { InputError, RetryableError } from '@appserving/shared';
+import { InputError, RetryableError } from '../errors/index.ts';
 
 /**
  * The rules an `artifact_url` must pass before the platform connects to it (SSRF protection).

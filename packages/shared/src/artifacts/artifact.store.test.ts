@@ -5,9 +5,9 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestNatsServer, type TestNatsServer } from '@appserving/shared/testing';
+import { startTestNatsServer, type TestNatsServer } from '../testing/index.ts';
 import { createArtifactStore, parseStoredArtifactUrl } from './artifact.store.ts';
-import { failure } from '../testing/assertions.ts';
+import { failure } from './test-support.ts';
 
 const MiB = 1024 * 1024;
 let nats: TestNatsServer;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InputError } from '@appserving/shared';
+import { InputError } from '../errors/index.ts';
 import { checkArtifactUrl, classifyAddress, parseArtifactHostAllowlist, type HostResolver } from './artifact-url.guard.ts';
 
 /** A resolver that knows a few made-up names and nothing else: no test depends on real DNS. */

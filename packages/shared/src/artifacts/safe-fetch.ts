@@ -1,7 +1,7 @@
 import { isIP, type LookupFunction } from 'node:net';
 import { Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
-import { isAppServingError, InputError, RetryableError } from '@appserving/shared';
+import { isAppServingError, InputError, RetryableError } from '../errors/index.ts';
 import { ArtifactMeter, DEFAULT_ARTIFACT_MAX_BYTES, tooLarge } from './artifact-meter.ts';
 import { checkArtifactUrl, type ArtifactUrlPolicy, type CheckedArtifactUrl } from './artifact-url.guard.ts';
 

@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
-import { InputError } from '@appserving/shared';
+import { InputError } from '../errors/index.ts';
 
 /** 512 MiB: larger than any reasonable fat jar, small enough that one upload cannot fill the object store. */
 export const DEFAULT_ARTIFACT_MAX_BYTES = 512 * 1024 * 1024;

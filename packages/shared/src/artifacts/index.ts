@@ -1,0 +1,5 @@
+export * from './artifact-meter.ts';
+export * from './artifact-url.guard.ts';
+export * from './safe-fetch.ts';
+export * from './artifact.store.ts';
+export * from './artifact.settings.ts';
