@@ -69,6 +69,12 @@ export const ReleaseSpecV1 = Type.Object(
     ),
     replicas: Type.Integer({ minimum: 0, maximum: 100 }),
     health_path: Type.Optional(Type.String({ pattern: '^/' })),
+    /**
+     * How the builder makes the image: `direct` (jar and war only: the artifact becomes a layer on the base image,
+     * pushed over the registry API, no Pod) or `kaniko` (a Kaniko Pod runs a generated Dockerfile). Absent: the
+     * builder's default for the app type (docs/builder.md).
+     */
+    build_method: Type.Optional(Type.Enum(['kaniko', 'direct'])),
   },
   { additionalProperties: false },
 );
