@@ -1,14 +1,20 @@
 /**
  * POST /apps throughput and latency against a real gateway, next to the floor measured in the same run: one
  * Postgres transaction inserting comparable rows plus one JetStream publish (with msgID), from a bare script.
- * Run: `pnpm bench:post-apps` (private nats-server and a throw-away database; only 127.0.0.1).
+ * The gateway runs in its own process (bench/support/gateway-process.ts), as in production; this process is the
+ * load generator and the floor script. Run: `pnpm bench:post-apps` (private nats-server and a throw-away
+ * database; only 127.0.0.1).
  * Settings: BENCH_REQUESTS (2000), BENCH_CONCURRENCY (32), BENCH_WARMUP (300), BENCH_LOG_LEVEL (info).
  */
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { createInterface } from 'node:readline';
+import { createDatabase } from '../packages/shared/src/database/index.ts';
 import { jetstream } from '@nats-io/jetstream';
-import { httpPool, startTestGateway } from '../services/gateway/src/testing/test-gateway.ts';
+import { connect } from '@nats-io/transport-node';
+import { httpPool } from '../services/gateway/src/testing/test-gateway.ts';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
@@ -40,7 +46,38 @@ async function run(count: number, concurrency: number, one: (i: number) => Promi
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 const cpuModel = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
 
-const gw = await startTestGateway({ logLevel: LOG_LEVEL });
+interface GatewayProcess {
+  base: string;
+  adminToken: string;
+  clusterId: string;
+  databaseUrl: string;
+  natsUrl: string;
+  pid: number;
+}
+
+// BENCH_GATEWAY_NODE_ARGS: extra node flags for the gateway process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+const nodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const child = spawn(process.execPath, [...nodeArgs, new URL('./support/gateway-process.ts', import.meta.url).pathname], {
+  env: { ...process.env, BENCH_LOG_LEVEL: LOG_LEVEL },
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+const firstLine = await new Promise<string>((resolve, reject) => {
+  const lines = createInterface({ input: child.stdout });
+  lines.once('line', resolve);
+  child.once('exit', (code) => reject(new Error(`the gateway process exited (${code}) before it was ready`)));
+});
+// The gateway logs to its own stdout after the first line; drain it so it never blocks.
+child.stdout.resume();
+const gw = JSON.parse(firstLine) as GatewayProcess;
+const nc = await connect({ servers: gw.natsUrl });
+const database = createDatabase({ url: gw.databaseUrl, onPoolError: () => {} });
+
+/** CPU time (user + system) the gateway process has used so far, in ms (from /proc; clock ticks of 10 ms). */
+function gatewayCpuMs(): number {
+  const fields = readFileSync(`/proc/${gw.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 const pool = httpPool(gw.base, CONCURRENCY);
 const runId = randomUUID().slice(0, 6);
 let failures = 0;
@@ -67,8 +104,8 @@ async function createApp(prefix: string, i: number): Promise<void> {
   }
 }
 
-const js = jetstream(gw.nc);
-const db = gw.database.db;
+const js = jetstream(nc);
+const db = database.db;
 async function floorOnce(i: number): Promise<void> {
   const appId = await db.transaction().execute(async (trx) => {
     const app = await trx
@@ -96,7 +133,9 @@ try {
   await run(WARMUP, CONCURRENCY, (i) => floorOnce(i + 1_000_000));
   failures = 0;
   const floor = await run(REQUESTS, CONCURRENCY, floorOnce);
+  const cpuBefore = gatewayCpuMs();
   const api = await run(REQUESTS, CONCURRENCY, (i) => createApp('bench', i));
+  const cpuPerRequest = (gatewayCpuMs() - cpuBefore) / REQUESTS;
   const apiRate = (api.count - failures) / api.seconds;
   const floorRate = floor.count / floor.seconds;
   const ratio = pct(api.latencies, 50) / pct(floor.latencies, 50);
@@ -107,10 +146,13 @@ try {
   console.log('\n| what | requests | per second | p50 ms | p99 ms |\n|---|---|---|---|---|');
   console.log(row('POST /apps (accepted, 202)', api, apiRate));
   console.log(row('floor: 1 pg transaction + 1 JetStream publish', floor, floorRate));
-  console.log(`\nfailed POST /apps: ${failures}`);
+  console.log(`\nfailed POST /apps: ${failures}; gateway process CPU per accepted request: ${cpuPerRequest.toFixed(2)} ms`);
   console.log(`p50 / floor p50: ${ratio.toFixed(2)}x (target <= 2x): ${ratio <= 2 ? 'MET' : 'NOT MET'}`);
   console.log(`accepted commands/s: ${apiRate.toFixed(0)} (target >= 1000): ${apiRate >= 1_000 ? 'MET' : 'NOT MET'}`);
 } finally {
   await pool.close();
-  await gw.close();
+  await database.close();
+  await nc.close();
+  child.kill('SIGTERM');
+  await new Promise((resolve) => child.once('exit', resolve));
 }

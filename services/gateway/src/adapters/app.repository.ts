@@ -1,5 +1,7 @@
 import { ConflictError, InputError, isUniqueViolation, NotFoundError, CONSTRAINTS, type Database, type ReleaseSpecV1 } from '@appserving/shared';
-import type { Kysely, Selectable, Transaction } from 'kysely';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import type { IdempotencyClaim } from './idempotency.ts';
+import type { OutboxEntry } from './outbox.ts';
 import type { ReleasesTable } from '@appserving/shared';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -29,26 +31,6 @@ export async function resolveCluster(db: Db, target: string | undefined): Promis
   throw new InputError('cluster_not_found', `target_cluster_id ${target} names no registered cluster (see GET /clusters)`, {
     details: { field: 'target_cluster_id' },
   });
-}
-
-export async function insertApp(
-  trx: Transaction<Database>,
-  app: { name: string; clusterId: string; projectId: string | null; appType: NonNullable<ReleaseSpecV1['app_type']>; strategy: ReleaseSpecV1['strategy'] },
-): Promise<{ id: string; created_at: Date }> {
-  try {
-    return await trx
-      .insertInto('apps')
-      .values({ name: app.name, cluster_id: app.clusterId, project_id: app.projectId, app_type: app.appType, strategy: app.strategy })
-      .returning(['id', 'created_at'])
-      .executeTakeFirstOrThrow();
-  } catch (error) {
-    if (isUniqueViolation(error)) {
-      throw new ConflictError('app_name_taken', `an app named ${app.name} already exists in this project; update it with PATCH /apps/{id}`, {
-        details: { field: 'name' },
-      });
-    }
-    throw error;
-  }
 }
 
 export async function insertRelease(
@@ -154,4 +136,71 @@ export async function releaseByVersion(db: Db, appId: string, version: string): 
     .orderBy('version', 'desc')
     .limit(1)
     .executeTakeFirst();
+}
+
+export interface NewAppRows {
+  /** The Idempotency-Key record, written with the rest or not at all. */
+  record?: { claim: IdempotencyClaim; status: number; body: unknown };
+  app: { id: string; name: string; clusterId: string; projectId: string | null; appType: NonNullable<ReleaseSpecV1['app_type']>; strategy: ReleaseSpecV1['strategy'] };
+  release: { id: string; versionLabel: string; taskType: Selectable<ReleasesTable>['task_type']; spec: ReleaseSpecV1; secretsEncrypted: Buffer | null; imageRef: string | null };
+  operation: { id: string; commandId: string };
+  command: OutboxEntry;
+  createdAt: Date;
+}
+
+/**
+ * Creates an app with its first release, its operation, its command in the outbox and the request's
+ * idempotency record, in ONE statement (one round trip, atomic without an explicit transaction): the hot path
+ * of `POST /apps`. Nothing is written unless the cluster (and the project, if any) is live when the statement
+ * runs, and, for a keyed request, unless the key is new: a concurrent request with the same key waits on the
+ * record's primary key and then writes nothing. Says which of those held.
+ */
+export async function insertNewApp(db: Kysely<Database>, rows: NewAppRows): Promise<{ written: boolean; targetLive: boolean }> {
+  const { app, release, operation, command, createdAt, record } = rows;
+  const targetLive = sql`exists (select 1 from clusters where id = ${app.clusterId} and deleted_at is null)
+    and (${app.projectId}::uuid is null or exists (select 1 from projects where id = ${app.projectId} and cluster_id = ${app.clusterId} and deleted_at is null))`;
+  const gate = record
+    ? sql`idem as (
+        insert into idempotency_records (principal, key, method, path, request_hash, status_code, response)
+        select ${record.claim.principal}, ${record.claim.key}, ${record.claim.method}, ${record.claim.path}, ${record.claim.requestHash}, ${record.status}, ${JSON.stringify(record.body)}::jsonb
+        where ${targetLive}
+        on conflict (principal, key) do nothing
+        returning 1
+      ), go as (select 1 from idem)`
+    : sql`go as (select 1 where ${targetLive})`;
+  try {
+    const result = await sql<{ written: number; live: boolean }>`
+      with ${gate},
+      a as (
+        insert into apps (id, name, cluster_id, project_id, app_type, strategy, created_at)
+        select ${app.id}, ${app.name}, ${app.clusterId}, ${app.projectId}, ${app.appType}, ${app.strategy}, ${createdAt} from go
+        returning id
+      ),
+      r as (
+        insert into releases (id, app_id, version, version_label, task_type, spec, strategy, image_ref, secrets_encrypted, created_at)
+        select ${release.id}, a.id, 1, ${release.versionLabel}, ${release.taskType}, ${JSON.stringify(release.spec)}::jsonb, ${release.spec.strategy},
+          ${release.imageRef}, ${release.secretsEncrypted}, ${createdAt} from a
+        returning id, app_id
+      ),
+      o as (
+        insert into operations (id, app_id, release_id, kind, command_id, created_at)
+        select ${operation.id}, r.app_id, r.id, 'create', ${operation.commandId}, ${createdAt} from r
+        returning id
+      ),
+      x as (
+        insert into outbox (id, subject, type, event, created_at)
+        select ${command.id}, ${command.subject}, ${command.event.type}, ${JSON.stringify(command.event)}::jsonb, ${createdAt} from o
+        returning id
+      )
+      select (select count(*) from x)::int as written, (${targetLive}) as live`.execute(db);
+    const row = result.rows[0];
+    return { written: (row?.written ?? 0) > 0, targetLive: row?.live ?? false };
+  } catch (error) {
+    if (isUniqueViolation(error, CONSTRAINTS.appNamePerProject) || isUniqueViolation(error, CONSTRAINTS.appNamePerCluster)) {
+      throw new ConflictError('app_name_taken', `an app named ${app.name} already exists in this project; update it with PATCH /apps/{id}`, {
+        details: { field: 'name' },
+      });
+    }
+    throw error;
+  }
 }

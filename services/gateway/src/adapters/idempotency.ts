@@ -11,6 +11,15 @@ export interface IdempotencyContext {
   body: unknown;
 }
 
+/** A keyed request: its key, and the hash that tells a retry of it from another request with the same key. */
+export interface IdempotencyClaim {
+  principal: string;
+  key: string;
+  method: string;
+  path: string;
+  requestHash: string;
+}
+
 export interface Outcome<T> {
   status: number;
   body: unknown;
@@ -19,59 +28,108 @@ export interface Outcome<T> {
   replayed: boolean;
 }
 
+export interface Answer<T> {
+  status: number;
+  body: unknown;
+  afterCommit?: T;
+}
+
+export function claimOf(context: IdempotencyContext): IdempotencyClaim | undefined {
+  if (context.key === undefined) return undefined;
+  return { principal: context.principal, key: context.key, method: context.method, path: context.path, requestHash: hashRequest(context) };
+}
+
 /**
- * Runs `work` in one transaction with the idempotency record of its key: the same key and request returns the
- * first response and does nothing again; the same key with another request is refused. Concurrent requests
- * with one key serialize on the record's primary key, so exactly one does the work.
+ * The insert of a keyed request's record with its answer, written in the same transaction (or statement) as
+ * the work. It inserts nothing when the key is already recorded: a concurrent request with the same key waits
+ * here until the first commits, then finds its record.
  */
+export function recordInsert(db: Kysely<Database> | Transaction<Database>, claim: IdempotencyClaim, answer: { status: number; body: unknown }) {
+  return db
+    .insertInto('idempotency_records')
+    .values({
+      principal: claim.principal,
+      key: claim.key,
+      method: claim.method,
+      path: claim.path,
+      request_hash: claim.requestHash,
+      status_code: answer.status,
+      response: JSON.stringify(answer.body),
+    })
+    .onConflict((oc) => oc.columns(['principal', 'key']).doNothing())
+    .returning('key');
+}
+
+/**
+ * The recorded answer of a key, to replay; undefined when the key was never answered. The same key with
+ * another request is refused.
+ */
+export async function replayOf(db: Kysely<Database>, claim: IdempotencyClaim): Promise<{ status: number; body: unknown } | undefined> {
+  const first = await db
+    .selectFrom('idempotency_records')
+    .select(['request_hash', 'status_code', 'response', 'method', 'path'])
+    .where('principal', '=', claim.principal)
+    .where('key', '=', claim.key)
+    .executeTakeFirst();
+  if (!first) return undefined;
+  if (first.request_hash !== claim.requestHash) {
+    throw new InputError(
+      'idempotency_key_reused',
+      `Idempotency-Key ${claim.key} was already used for a different request (${first.method} ${first.path}); use a new key for a new request`,
+      { details: { header: 'Idempotency-Key' } },
+    );
+  }
+  return { status: first.status_code, body: first.response };
+}
+
+/** Thrown inside the work's transaction when its key turned out to be answered already: roll back, replay. */
+class AlreadyAnswered extends Error {
+  override readonly name = 'AlreadyAnswered';
+}
+
+/**
+ * Runs a state change with its Idempotency-Key: the same key and request returns the first answer and changes
+ * nothing again; the same key with another request is refused.
+ *
+ * `work` does the change and writes the key's record in the same transaction or statement (with
+ * `recordInsert`), and says whether the record was written. When it was not (the key was answered meanwhile),
+ * or when the work failed, a recorded answer is replayed if there is one; the retry's own writes were rolled
+ * back with its transaction. Only answers of successful changes are recorded: a failed request may be retried.
+ */
+export async function idempotentChange<T>(
+  db: Kysely<Database>,
+  claim: IdempotencyClaim | undefined,
+  work: (claim: IdempotencyClaim | undefined) => Promise<Answer<T> & { recorded: boolean }>,
+): Promise<Outcome<T>> {
+  try {
+    const { recorded, ...answer } = await work(claim);
+    if (!claim || recorded) return { ...answer, replayed: false };
+  } catch (error) {
+    // A retry of an answered request may fail on what the first one did (its operation is in flight, its
+    // name is taken, ...): whatever failed, a recorded answer for the key wins.
+    if (!claim) throw error;
+    const replay = await replayOf(db, claim);
+    if (replay) return { ...replay, replayed: true };
+    throw error;
+  }
+  const replay = await replayOf(db, claim);
+  if (!replay) throw new Error(`Idempotency-Key ${claim.key}: the record was neither written nor found`);
+  return { ...replay, replayed: true };
+}
+
+/** `idempotentChange` for work that runs in one transaction: the record is written at its end. */
 export async function idempotent<T>(
   db: Kysely<Database>,
   context: IdempotencyContext,
-  work: (trx: Transaction<Database>) => Promise<{ status: number; body: unknown; afterCommit?: T }>,
+  work: (trx: Transaction<Database>) => Promise<Answer<T>>,
 ): Promise<Outcome<T>> {
-  return db.transaction().execute(async (trx) => {
-    if (context.key === undefined) return { ...(await work(trx)), replayed: false };
-    const requestHash = hashRequest(context);
-    const claimed = await trx
-      .insertInto('idempotency_records')
-      .values({
-        principal: context.principal,
-        key: context.key,
-        method: context.method,
-        path: context.path,
-        request_hash: requestHash,
-        // 102 Processing: claimed, the work is under way in this transaction.
-        status_code: 102,
-        response: 'null',
-      })
-      .onConflict((oc) => oc.columns(['principal', 'key']).doNothing())
-      .returning('key')
-      .executeTakeFirst();
-    if (!claimed) {
-      const first = await trx
-        .selectFrom('idempotency_records')
-        .select(['request_hash', 'status_code', 'response', 'method', 'path'])
-        .where('principal', '=', context.principal)
-        .where('key', '=', context.key)
-        .executeTakeFirstOrThrow();
-      if (first.request_hash !== requestHash) {
-        throw new InputError(
-          'idempotency_key_reused',
-          `Idempotency-Key ${context.key} was already used for a different request (${first.method} ${first.path}); use a new key for a new request`,
-          { details: { header: 'Idempotency-Key' } },
-        );
-      }
-      return { status: first.status_code, body: first.response, replayed: true };
-    }
-    const result = await work(trx);
-    await trx
-      .updateTable('idempotency_records')
-      .set({ status_code: result.status, response: JSON.stringify(result.body) })
-      .where('principal', '=', context.principal)
-      .where('key', '=', context.key)
-      .execute();
-    return { ...result, replayed: false };
-  });
+  return idempotentChange(db, claimOf(context), (claim) =>
+    db.transaction().execute(async (trx) => {
+      const answer = await work(trx);
+      if (claim && !(await recordInsert(trx, claim, answer).executeTakeFirst())) throw new AlreadyAnswered();
+      return { ...answer, recorded: true };
+    }),
+  );
 }
 
 export function hashRequest(context: Pick<IdempotencyContext, 'method' | 'path' | 'body'>): string {

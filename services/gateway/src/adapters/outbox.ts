@@ -16,15 +16,27 @@ export interface OutboxEntry {
   event: CloudEvent;
 }
 
+export interface OutboxMessage<S extends TSchema> {
+  id: string;
+  appId: string;
+  source: string;
+  data: Type.Static<S>;
+}
+
+/** The entry of a command, checked against its schema (a mismatch is our bug: fail the request, not the relay). */
+export function outboxEntry<S extends TSchema>(messageType: MessageType<S>, message: OutboxMessage<S>): OutboxEntry {
+  const event = createCloudEvent(messageType, { id: message.id, source: message.source, subject: message.appId, data: message.data });
+  encodeCloudEvent(messageType, event);
+  return { id: message.id, subject: messageType.subject(message.appId), event };
+}
+
 export async function enqueue<S extends TSchema>(
   trx: Transaction<Database> | Kysely<Database>,
   messageType: MessageType<S>,
-  message: { id: string; appId: string; source: string; data: Type.Static<S> },
+  message: OutboxMessage<S>,
 ): Promise<OutboxEntry> {
-  const event = createCloudEvent(messageType, { id: message.id, source: message.source, subject: message.appId, data: message.data });
-  encodeCloudEvent(messageType, event); // a schema mismatch is our bug: fail the request, not the relay
-  const entry = { id: message.id, subject: messageType.subject(message.appId), event };
-  await trx.insertInto('outbox').values({ id: entry.id, subject: entry.subject, type: event.type, event: JSON.stringify(event) }).execute();
+  const entry = outboxEntry(messageType, message);
+  await trx.insertInto('outbox').values({ id: entry.id, subject: entry.subject, type: entry.event.type, event: JSON.stringify(entry.event) }).execute();
   return entry;
 }
 

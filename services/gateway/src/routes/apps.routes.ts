@@ -8,15 +8,17 @@ import {
   InputError,
   NotFoundError,
   PromoteCommandV1,
+  RetryableError,
   type Database,
+  type ReleasesTable,
   type ReleaseSpecV1,
 } from '@appserving/shared';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely, Selectable, Transaction } from 'kysely';
 import Type from 'typebox';
-import { insertApp, insertOperation, insertRelease, latestRelease, lockApp, nextVersion, releaseByVersion, resolveCluster } from '../adapters/app.repository.ts';
-import { idempotent } from '../adapters/idempotency.ts';
-import { enqueue, type OutboxEntry, type OutboxRelay } from '../adapters/outbox.ts';
+import { insertNewApp, insertOperation, insertRelease, latestRelease, lockApp, nextVersion, releaseByVersion, resolveCluster, type ClusterRef } from '../adapters/app.repository.ts';
+import { claimOf, idempotent, idempotentChange } from '../adapters/idempotency.ts';
+import { enqueue, outboxEntry, type OutboxEntry, type OutboxRelay } from '../adapters/outbox.ts';
 import { isVisible, loadAppView, releaseView } from '../domain/app-views.ts';
 import { buildCommandData, deployCommandData, firstCommandOf, releaseRef } from '../domain/commands.ts';
 import { resolveRelease } from '../domain/release-spec.ts';
@@ -36,7 +38,7 @@ export interface AppsRoutesDeps {
   source: string;
   principalOf(request: FastifyRequest): Principal;
   /** The project a new app goes to (and the check that the caller may use it). */
-  projectFor(principal: Principal, clusterId: string, requested: string | undefined, db: Transaction<Database>): Promise<string | null>;
+  projectFor(principal: Principal, clusterId: string, requested: string | undefined, db: Kysely<Database>): Promise<string | null>;
   /** Encrypts app secret values at rest, bound to the release id; and back. */
   sealSecrets(plaintext: Buffer, releaseId: string): Buffer;
   openSecrets(ciphertext: Buffer, releaseId: string): Buffer;
@@ -48,6 +50,8 @@ export interface AppsRoutesDeps {
 }
 
 const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
+/** How long a create trusts an earlier lookup of its target cluster. */
+const CLUSTER_CACHE_MS = 5_000;
 const Accepted = Type.Object({ app: AppView, release: ReleaseView, operation: Type.Object({ id: Type.String(), kind: Type.String(), status: Type.String(), command_id: Type.String() }) });
 
 export async function appsRoutes(app: FastifyInstance, deps: AppsRoutesDeps): Promise<void> {
@@ -107,33 +111,99 @@ export async function appsRoutes(app: FastifyInstance, deps: AppsRoutesDeps): Pr
     return { release, operation, entry };
   }
 
-  app.post('/apps', { schema: { body: CreateAppBody, response: { 202: Accepted, ...errors }, summary: 'Create an app and its first release', tags: ['apps'] } }, (request, reply) =>
-    change(request, reply, async (trx, principal) => {
-      const body = request.body as CreateAppBody;
-      const resolved = resolveRelease(body, undefined);
-      if (resolved.spec.artifact_url) await deps.checkArtifactUrl(resolved.spec.artifact_url);
-      const cluster = await resolveCluster(trx, body.target_cluster_id);
-      const projectId = await deps.projectFor(principal, cluster.id, body.project, trx);
-      const appType = resolved.spec.app_type ?? 'jar';
-      const created = await insertApp(trx, { name: body.name, clusterId: cluster.id, projectId, appType, strategy: resolved.spec.strategy });
-      const target = { id: created.id, name: body.name, clusterId: cluster.id };
-      const { release, operation, entry } = await startRelease(trx, target, resolved, 'create', resolved.spec.image_url ?? null);
-      // Everything the view shows was just written: no need to read it back.
-      const view: AppView = {
-        id: created.id,
-        name: body.name,
-        cluster,
-        app_type: appType,
-        strategy: resolved.spec.strategy,
-        status: 'pending',
-        current_release: releaseView(release),
-        operation,
-        endpoint: null,
-        created_at: created.created_at.toISOString(),
-      };
-      return { status: 202, body: { app: view, release: view.current_release, operation }, afterCommit: [entry] };
-    }),
-  );
+  // The target of a new app by what the request names (or the default), cached briefly: clusters change rarely,
+  // and the create statement re-checks that the cluster is live, so a stale entry cannot create an app on a
+  // removed cluster (it is dropped and looked up again).
+  const clusters = new Map<string, { cluster: ClusterRef; until: number }>();
+  async function targetCluster(named: string | undefined, fresh: boolean): Promise<ClusterRef> {
+    const key = named ?? '';
+    const hit = clusters.get(key);
+    if (!fresh && hit && hit.until > Date.now()) return hit.cluster;
+    const cluster = await resolveCluster(db, named);
+    clusters.set(key, { cluster, until: Date.now() + CLUSTER_CACHE_MS });
+    return cluster;
+  }
+
+  app.post('/apps', { schema: { body: CreateAppBody, response: { 202: Accepted, ...errors }, summary: 'Create an app and its first release', tags: ['apps'] } }, async (request, reply) => {
+    const body = request.body as CreateAppBody;
+    const principal = deps.principalOf(request);
+    const claim = claimOf({ principal: principal.id, key: idempotencyKeyOf(request), method: request.method, path: request.url, body });
+    const resolved = resolveRelease(body, undefined);
+    if (resolved.spec.artifact_url) await deps.checkArtifactUrl(resolved.spec.artifact_url);
+    const outcome = await idempotentChange(db, claim, async () => {
+      for (const fresh of [false, true]) {
+        const cluster = await targetCluster(body.target_cluster_id, fresh);
+        const projectId = await deps.projectFor(principal, cluster.id, body.project, db);
+        const rows = newAppRows(body, resolved, cluster, projectId);
+        const { written, targetLive } = await insertNewApp(db, { ...rows, ...(claim ? { record: { claim, ...rows.answer } } : {}) });
+        if (written) return { ...rows.answer, afterCommit: [rows.command], recorded: true };
+        // Not written with a live target: the key was answered meanwhile; idempotentChange replays it.
+        if (targetLive) return { ...rows.answer, recorded: false };
+        // The cluster or project went away after it was looked up: look again (the second time raises the error).
+        clusters.delete(body.target_cluster_id ?? '');
+      }
+      throw new RetryableError('target_changed', 'the target cluster or project changed while the app was being created; retry');
+    });
+    if (outcome.afterCommit) void deps.outbox.publishNow(outcome.afterCommit);
+    if (outcome.replayed) void reply.header('idempotent-replayed', 'true');
+    return reply.code(outcome.status).send(outcome.body);
+  });
+
+  /** Every row of a new app, and the answer to its create: all known before anything is written. */
+  function newAppRows(body: CreateAppBody, resolved: ReturnType<typeof resolveRelease>, cluster: ClusterRef, projectId: string | null) {
+    const createdAt = new Date();
+    const appType = resolved.spec.app_type ?? 'jar';
+    const appRow = { id: randomUUID(), name: body.name, clusterId: cluster.id, projectId, appType, strategy: resolved.spec.strategy };
+    const releaseId = randomUUID();
+    const release = {
+      id: releaseId,
+      versionLabel: resolved.versionLabel ?? 'v1',
+      taskType: resolved.taskType,
+      spec: resolved.spec,
+      secretsEncrypted: resolved.secrets ? deps.sealSecrets(Buffer.from(JSON.stringify(resolved.secrets)), releaseId) : null,
+      imageRef: resolved.spec.image_url ?? null,
+    };
+    const operation = { id: randomUUID(), commandId: randomUUID() };
+    const ref = releaseRef({ id: appRow.id, name: appRow.name, clusterId: cluster.id }, { id: releaseId, version: 1 });
+    const command =
+      firstCommandOf(resolved.taskType) === 'build'
+        ? outboxEntry(BuildCommandV1, { id: operation.commandId, appId: appRow.id, source: deps.source, data: buildCommandData(ref, resolved.spec, resolved.taskType) })
+        : outboxEntry(DeployCommandV1, { id: operation.commandId, appId: appRow.id, source: deps.source, data: deployCommandData(ref, resolved.spec, release.imageRef ?? '', false) });
+    const releaseRow: Selectable<ReleasesTable> = {
+      id: releaseId,
+      app_id: appRow.id,
+      version: 1,
+      version_label: release.versionLabel,
+      task_type: release.taskType,
+      spec: resolved.spec,
+      image_ref: release.imageRef,
+      image_digest: null,
+      helm_revision: null,
+      strategy: resolved.spec.strategy,
+      status: 'pending',
+      status_reason: null,
+      diagnosis: null,
+      canary_weight: null,
+      created_at: createdAt,
+      updated_at: createdAt,
+      finished_at: null,
+      secrets_encrypted: release.secretsEncrypted,
+    };
+    const operationView = { id: operation.id, kind: 'create', status: 'pending', command_id: operation.commandId };
+    const view: AppView = {
+      id: appRow.id,
+      name: appRow.name,
+      cluster,
+      app_type: appType,
+      strategy: resolved.spec.strategy,
+      status: 'pending',
+      current_release: releaseView(releaseRow),
+      operation: operationView,
+      endpoint: null,
+      created_at: createdAt.toISOString(),
+    };
+    return { app: appRow, release, operation, command, createdAt, answer: { status: 202, body: { app: view, release: view.current_release, operation: operationView } } };
+  }
 
   app.get('/apps', { schema: { response: { 200: Type.Object({ items: Type.Array(AppView) }) }, summary: 'List apps', tags: ['apps'] } }, async (request) => {
     const principal = deps.principalOf(request);
