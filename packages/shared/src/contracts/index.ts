@@ -1,5 +1,6 @@
 export * from './cloudevent.ts';
 export * from './release.schemas.ts';
+export * from './analysis.ts';
 export * from './commands.ts';
 export * from './events.ts';
 export * from './catalog.ts';

@@ -27,6 +27,37 @@ export const ResourceSpecV1 = Type.Union([
   ),
 ]);
 
+/**
+ * Canary and blue/green analysis of one app; every field is optional and falls back to `analysisDefaults`
+ * (contracts/analysis.ts).
+ */
+export const AnalysisSpecV1 = Type.Object(
+  {
+    interval_seconds: Type.Optional(Type.Integer({ minimum: 10, maximum: 3600, description: 'Seconds between analysis steps (at least 10).' })),
+    threshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'Failed checks before the release is rolled back.' })),
+    step_weight: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'Canary: percent of traffic added per step.' })),
+    max_weight: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'Canary: most traffic (percent) the new version gets before promotion.' })),
+    iterations: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Blue/green: analysis steps before promotion.' })),
+    success_rate_min: Type.Optional(Type.Number({ minimum: 0, maximum: 100, description: 'Lowest acceptable percent of non-5xx responses.' })),
+    latency_p99_max_ms: Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000, description: 'Highest acceptable p99 request duration, ms.' })),
+    metric_window_seconds: Type.Optional(Type.Integer({ minimum: 10, maximum: 3600, description: 'Range of the rate() in the analysis queries.' })),
+    manual_promotion: Type.Optional(Type.Boolean({ description: 'Wait for a promote before promoting (default: true for blue-green, false for canary).' })),
+  },
+  { additionalProperties: false },
+);
+export type AnalysisSpecV1 = Type.Static<typeof AnalysisSpecV1>;
+
+/** A HorizontalPodAutoscaler on CPU for the app's Deployment; `replicas` is then only the starting count. */
+export const AutoscalingSpecV1 = Type.Object(
+  {
+    min_replicas: Type.Integer({ minimum: 1, maximum: 100 }),
+    max_replicas: Type.Integer({ minimum: 1, maximum: 100 }),
+    cpu_percent: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'Target average CPU utilisation (default 80).' })),
+  },
+  { additionalProperties: false },
+);
+export type AutoscalingSpecV1 = Type.Static<typeof AutoscalingSpecV1>;
+
 /** Identifies the release a command or event is about. */
 export const ReleaseRefV1 = Type.Object(
   {
@@ -75,6 +106,10 @@ export const ReleaseSpecV1 = Type.Object(
      * builder's default for the app type (docs/builder.md).
      */
     build_method: Type.Optional(Type.Enum(['kaniko', 'direct'])),
+    /** Canary and blue/green analysis settings of the app (defaults in contracts/analysis.ts). */
+    analysis: Type.Optional(AnalysisSpecV1),
+    /** A HorizontalPodAutoscaler instead of a fixed replica count. */
+    autoscaling: Type.Optional(AutoscalingSpecV1),
   },
   { additionalProperties: false },
 );
