@@ -18,6 +18,19 @@ export const commonSettings = {
     default: '',
     description: 'Path of a NATS credentials (.creds) file, when the server requires one.',
   }),
+  natsUser: setting({
+    env: 'APPSERVING_NATS_USER',
+    schema: Type.String({ minLength: 1 }),
+    default: '',
+    description: 'NATS user name, when the server authenticates users by password (with APPSERVING_NATS_PASSWORD); each service can have its own user with its own subject permissions (docs/operations.md).',
+  }),
+  natsPassword: setting({
+    env: 'APPSERVING_NATS_PASSWORD',
+    schema: Type.String({ minLength: 1 }),
+    default: '',
+    description: 'Password of APPSERVING_NATS_USER.',
+    secret: true,
+  }),
   natsConnectTimeoutMs: setting({
     env: 'APPSERVING_NATS_CONNECT_TIMEOUT_MS',
     schema: Type.Integer({ minimum: 100 }),

@@ -8,6 +8,9 @@ export interface NatsSettings {
   /** Connection name shown by the server (service and instance). */
   name: string;
   credsFile?: string;
+  /** User and password, for servers that authenticate users by password (never logged). */
+  user?: string;
+  password?: string;
   /** How long start-up keeps trying to reach NATS before giving up. */
   connectTimeoutMs?: number;
 }
@@ -31,6 +34,7 @@ export async function connectNats(settings: NatsSettings, log: Logger): Promise<
         reconnectTimeWait: 1_000,
         pingInterval: 10_000,
         ...(authenticator ? { authenticator } : {}),
+        ...(settings.user ? { user: settings.user, pass: settings.password ?? '' } : {}),
       });
       log.info({ server: nc.getServer() }, 'connected to NATS');
       void watchStatus(nc, log);

@@ -51,6 +51,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<OwnedRunti
         name: `appserving-${options.service}@${hostname()}`,
         connectTimeoutMs: config.natsConnectTimeoutMs,
         ...(config.natsCredsFile ? { credsFile: config.natsCredsFile } : {}),
+        ...(config.natsUser ? { user: config.natsUser, password: config.natsPassword } : {}),
       },
       log,
     ));
