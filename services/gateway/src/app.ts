@@ -7,6 +7,7 @@ import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
 import type { ArtifactStore } from '@appserving/shared/artifacts';
 import { authPlugin } from './auth/auth.plugin.ts';
+import type { PrincipalCache } from './auth/principal-cache.ts';
 import { typeboxValidatorCompiler } from './http/validation.ts';
 import { appStatusRoutes } from './routes/app-status.routes.ts';
 import { appsRoutes, type AppsRoutesDeps } from './routes/apps.routes.ts';
@@ -24,6 +25,10 @@ export interface GatewayDeps {
   apps: AppsRoutesDeps;
   artifacts: ArtifactStore;
   js: JetStreamClient;
+  /** Principals of recently seen tokens; absent: every request looks its token up. */
+  principalCache?: PrincipalCache | undefined;
+  /** Announces a revoked token to the other replicas (their caches drop it). */
+  announceRevoked?: (tokenId: string) => void;
 }
 
 /**
@@ -37,7 +42,7 @@ export async function gatewayApp(app: FastifyInstance, deps: GatewayDeps): Promi
     reply.code(404).send({ error: { code: 'route_not_found', message: `no route ${request.method} ${request.url.split('?')[0] ?? ''}` } }),
   );
   // First, so its hook covers every route registered after it; probes, metrics and the API docs stay open.
-  await app.register(authPlugin, { db: deps.db });
+  await app.register(authPlugin, { db: deps.db, cache: deps.principalCache });
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -58,7 +63,13 @@ export async function gatewayApp(app: FastifyInstance, deps: GatewayDeps): Promi
   await app.register(artifactsRoutes, { store: deps.artifacts });
   await app.register(clustersRoutes, { db: deps.db, box: deps.box });
   await app.register(projectsRoutes, { db: deps.db });
-  await app.register(tokensRoutes, { db: deps.db });
+  await app.register(tokensRoutes, {
+    db: deps.db,
+    onRevoked: (tokenId) => {
+      deps.principalCache?.forgetToken(tokenId);
+      deps.announceRevoked?.(tokenId);
+    },
+  });
 }
 
 /**

@@ -19,6 +19,13 @@ export const gatewaySettings = {
       'Admin API token stored (hashed) at the first start, when the database has no admin token yet; at least 32 characters (e.g. `openssl rand -base64 32`). Empty: one is generated and printed once to stderr. Ignored once an admin token exists.',
     secret: true,
   }),
+  tokenCacheMs: setting({
+    env: 'APPSERVING_TOKEN_CACHE_MS',
+    schema: Type.Integer({ minimum: 0, maximum: 300_000 }),
+    default: 10_000,
+    description:
+      'How long a gateway trusts a token it has already looked up, in ms. Revoking a token drops it at once on every replica (over NATS); if that message is lost, this is the longest a revoked token keeps working. 0: look up every request.',
+  }),
   localClusterKubeconfig: setting({
     env: 'APPSERVING_LOCAL_CLUSTER_KUBECONFIG',
     schema: Type.String({ minLength: 1 }),

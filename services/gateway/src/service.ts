@@ -7,7 +7,7 @@ import { projectForNewApp } from './adapters/project.repository.ts';
 import { frameworkErrors, gatewayApp } from './app.ts';
 import { prepareAccess } from './auth/access-startup.ts';
 import { visibleProjectIds } from './auth/principal.ts';
-
+import { createPrincipalCache, shareRevocations } from './auth/principal-cache.ts';
 import type { gatewaySettings } from './config.ts';
 
 export type GatewayConfig = ConfigOf<typeof gatewaySettings>;
@@ -19,6 +19,8 @@ export function createGateway(runtime: Runtime, config: GatewayConfig): ServiceU
   const outbox = createOutboxRelay({ db, publisher: runtime.messaging.publisher, log: runtime.log.child({ component: 'outbox' }) });
   const app = Fastify({ loggerInstance: runtime.log.child({ component: 'http' }), bodyLimit: 4 * 1024 * 1024, frameworkErrors });
   let store: ArtifactStore | undefined;
+  const principalCache = createPrincipalCache({ ttlMs: config.tokenCacheMs });
+  const nc = runtime.messaging.nc;
 
   return {
     name: 'gateway',
@@ -26,7 +28,11 @@ export function createGateway(runtime: Runtime, config: GatewayConfig): ServiceU
       await prepareAccess({ db, box, config, log: runtime.log, developmentKey });
       store = await createArtifactStore({ connection: runtime.messaging.nc, maxBytes: config.artifactMaxBytes });
       const artifacts = store;
+      // Revocations by other replicas drop the token from this one's cache, and ours reach them.
+      const revocations = principalCache ? shareRevocations(nc, principalCache) : undefined;
       await app.register(gatewayApp, {
+        principalCache,
+        ...(revocations ? { announceRevoked: revocations.announce } : {}),
         db,
         box,
         registry: runtime.metrics.registry,

@@ -2,7 +2,8 @@ import type { Database } from '@appserving/shared';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Kysely } from 'kysely';
-import { authenticateToken } from './api-tokens.ts';
+import { authenticateToken, hashApiToken } from './api-tokens.ts';
+import type { PrincipalCache } from './principal-cache.ts';
 import type { Principal } from './principal.ts';
 
 declare module 'fastify' {
@@ -16,6 +17,8 @@ export interface AuthOptions {
   db: Kysely<Database>;
   /** For tests: the time used for `last_used_at`. */
   now?: () => Date;
+  /** Principals of recently seen tokens (absent: every request looks its token up). */
+  cache?: PrincipalCache | undefined;
 }
 
 /** Probes, metrics and the API description: reachable without a token. Matched on the route, not the raw URL. */
@@ -48,7 +51,12 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
     if (presented === undefined || presented.length > 1024) {
       return unauthorized(reply, `${REALM}, error="invalid_request"`, 'the Authorization header must be "Bearer <token>"');
     }
-    const principal = await authenticateToken(options.db, presented, now());
+    const hash = hashApiToken(presented);
+    let principal = options.cache?.get(hash);
+    if (principal === undefined) {
+      principal = await authenticateToken(options.db, presented, now());
+      if (principal !== undefined) options.cache?.set(hash, principal);
+    }
     if (principal === undefined) {
       return unauthorized(reply, `${REALM}, error="invalid_token"`, 'the API token is unknown or revoked');
     }

@@ -8,6 +8,8 @@ import { CreatedToken, CreateTokenBody, ErrorBody, IdParams, TokenList } from '.
 
 export interface TokensRoutesDeps {
   db: Kysely<Database>;
+  /** Called once a token is revoked, so cached principals of it are dropped (here and on other replicas). */
+  onRevoked?: (tokenId: string) => void;
 }
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };
@@ -44,6 +46,7 @@ export async function tokensRoutes(app: FastifyInstance, deps: TokensRoutesDeps)
     schema: { tags: ['tokens'], summary: 'Revoke an API token (admin)', params: IdParams, response: { ...errors } },
   }, async (request, reply) => {
     await revokeApiToken(db, request.params.id);
+    deps.onRevoked?.(request.params.id);
     request.log.info({ revokedTokenId: request.params.id }, 'API token revoked');
     return reply.code(204).send();
   });

@@ -13,6 +13,7 @@ import { projectForNewApp } from '../adapters/project.repository.ts';
 import { frameworkErrors, gatewayApp } from '../app.ts';
 import { createApiToken } from '../auth/api-tokens.ts';
 import { visibleProjectIds } from '../auth/principal.ts';
+import { createPrincipalCache, shareRevocations } from '../auth/principal-cache.ts';
 
 /**
  * A real gateway for tests and benchmarks, built the way `routes/apps.routes.test.ts` builds it: its own
@@ -42,6 +43,8 @@ export interface TestGatewayOptions {
   /** Postgres pool size of the gateway (production default 10). */
   poolMax?: number;
   artifactMaxBytes?: number;
+  /** Token cache ttl (production default 10 s; 0: look up every request). */
+  tokenCacheMs?: number;
 }
 
 export const defaultDatabaseServer = process.env.APPSERVING_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -92,7 +95,11 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   const box = createSecretBox([DEV_SECRET_KEY]);
   const artifacts = await createArtifactStore({ connection: nc, maxBytes: options.artifactMaxBytes ?? 1024 * 1024 });
   const app = Fastify({ loggerInstance: httpLog, bodyLimit: 4 * 1024 * 1024, frameworkErrors });
+  const principalCache = createPrincipalCache({ ttlMs: options.tokenCacheMs ?? 10_000 });
+  const revocations = principalCache ? shareRevocations(nc, principalCache) : undefined;
   await app.register(gatewayApp, {
+    principalCache,
+    ...(revocations ? { announceRevoked: revocations.announce } : {}),
     db: database.db,
     box,
     js: jetstream(nc),
