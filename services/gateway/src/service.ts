@@ -1,7 +1,8 @@
 import type { ConfigOf, Runtime, ServiceUnit } from '@appserving/shared';
-import { InputError, releaseSecretsAad, secretBoxFromConfig } from '@appserving/shared';
+import { releaseSecretsAad, secretBoxFromConfig } from '@appserving/shared';
 import Fastify from 'fastify';
-import { checkArtifactUrl, createArtifactStore, parseArtifactHostAllowlist, parseStoredArtifactUrl, type ArtifactStore } from '@appserving/shared/artifacts';
+import { createArtifactStore, parseArtifactHostAllowlist, type ArtifactStore } from '@appserving/shared/artifacts';
+import { artifactUrlChecker } from './adapters/artifact-check.ts';
 import { createOutboxRelay } from './adapters/outbox.ts';
 import { projectForNewApp } from './adapters/project.repository.ts';
 import { frameworkErrors, gatewayApp } from './app.ts';
@@ -51,16 +52,7 @@ export function createGateway(runtime: Runtime, config: GatewayConfig): ServiceU
           projectFor: projectForNewApp,
           sealSecrets: (plaintext, releaseId) => box.encrypt(plaintext, releaseSecretsAad(releaseId)),
           openSecrets: (ciphertext, releaseId) => box.decrypt(ciphertext, releaseSecretsAad(releaseId)),
-          checkArtifactUrl: async (url) => {
-            const sha = parseStoredArtifactUrl(url);
-            if (sha === undefined) {
-              await checkArtifactUrl(url, { allowlist });
-            } else if (!(await artifacts.info(sha))) {
-              throw new InputError('artifact_not_found', `artifact_url ${url} names no uploaded artifact (upload it with POST /artifacts)`, {
-                details: { field: 'artifact_url' },
-              });
-            }
-          },
+          checkArtifactUrl: artifactUrlChecker({ store: artifacts, policy: { allowlist } }),
         },
       });
       outbox.start();

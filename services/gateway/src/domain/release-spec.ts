@@ -75,6 +75,8 @@ export function inferAppType(url: string | undefined): AppType | undefined {
   const path = url.split(/[?#]/)[0]?.toLowerCase() ?? '';
   if (path.endsWith('.jar')) return 'jar';
   if (path.endsWith('.war')) return 'war';
+  // A zip is a Python project (requirements.txt and its code): jar and war apps come as .jar and .war.
+  if (path.endsWith('.zip')) return 'python';
   return undefined;
 }
 

@@ -64,15 +64,17 @@ describe('resolveRelease', () => {
 
   it('says what a task needs and is missing', () => {
     expect(problemsOf(() => resolveRelease({ task_type: 'all' }, undefined))).toEqual(['/artifact_url', '/app_type']);
-    expect(problemsOf(() => resolveRelease({ task_type: 'build', artifact_url: 'https://x.example/app.zip' }, undefined))).toEqual(['/app_type']);
+    expect(problemsOf(() => resolveRelease({ task_type: 'build', artifact_url: 'https://x.example/app.tar.gz' }, undefined))).toEqual(['/app_type']);
     expect(problemsOf(() => resolveRelease({ task_type: 'deploy' }, undefined))).toEqual(['/image_url']);
     expect(problemsOf(() => resolveRelease({ artifact_url: 'ftp://x.example/a.jar' }, undefined))).toEqual(['/artifact_url']);
     expect(resolveRelease({ task_type: 'deploy', image_url: 'registry.example/app:1' }, undefined).spec.image_url).toBe('registry.example/app:1');
   });
 
-  it('tells jar and war apart by extension only', () => {
+  it('tells jar, war and python (zip) apart by extension only', () => {
     expect(inferAppType('https://x.example/a.JAR?token=1')).toBe('jar');
     expect(inferAppType('https://x.example/a.war#x')).toBe('war');
-    expect(inferAppType('https://x.example/a.zip')).toBeUndefined();
+    expect(inferAppType('https://x.example/app.zip')).toBe('python');
+    expect(inferAppType('orders-1.4.2.jar')).toBe('jar');
+    expect(inferAppType('https://x.example/app.tar.gz')).toBeUndefined();
   });
 });

@@ -292,9 +292,12 @@ describe('artifacts', () => {
     expect(uploaded.status).toBe(201);
     const artifact = (await uploaded.json()) as { sha256: string; size: number; artifact_url: string };
     expect(artifact.size).toBe(jar.length);
-    const created = await call('POST', '/apps', { ...seedRequest, name: 'from-laptop', app_type: 'jar', artifact_url: artifact.artifact_url });
+    // No app_type: the uploaded file's name (petclinic.jar) tells it.
+    const created = await call('POST', '/apps', { ...seedRequest, name: 'from-laptop', artifact_url: artifact.artifact_url });
     expect(created.status, JSON.stringify(created.body)).toBe(202);
     expect(created.body.release.spec.artifact_url).toBe(artifact.artifact_url);
+    expect(created.body.release.spec.app_type).toBe('jar');
+    expect(created.body.app.app_type).toBe('jar');
     const unknown = await call('POST', '/apps', { ...seedRequest, name: 'from-nowhere', artifact_url: `appserving-artifact://sha256/${'0'.repeat(64)}` });
     expect(unknown.status).toBe(400);
   });

@@ -11,6 +11,7 @@ import {
   RetryableError,
   type Database,
   type ReleasesTable,
+  type AppType,
   type ReleaseSpecV1,
 } from '@appserving/shared';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -21,7 +22,8 @@ import { claimOf, idempotent, idempotentChange } from '../adapters/idempotency.t
 import { enqueue, outboxEntry, type OutboxEntry, type OutboxRelay } from '../adapters/outbox.ts';
 import { isVisible, loadAppView, releaseView } from '../domain/app-views.ts';
 import { buildCommandData, deployCommandData, firstCommandOf, releaseRef } from '../domain/commands.ts';
-import { resolveRelease } from '../domain/release-spec.ts';
+import { inferAppType, resolveRelease } from '../domain/release-spec.ts';
+import type { ArtifactFacts } from '../adapters/artifact-check.ts';
 import { AppIdParams, AppView, CreateAppBody, ErrorBody, ReleaseParams, ReleaseView, RollbackBody, UpdateAppBody } from '../schemas/app.schemas.ts';
 
 /** Who is calling: the auth layer decides; routes only ask. */
@@ -46,7 +48,7 @@ export interface AppsRoutesDeps {
    * Refuses an artifact_url the platform must not fetch (scheme, private or metadata addresses, unknown
    * upload). Called before anything is stored; the fetch itself happens in the build under the same rules.
    */
-  checkArtifactUrl(url: string): Promise<void>;
+  checkArtifactUrl(url: string): Promise<ArtifactFacts>;
 }
 
 const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
@@ -128,8 +130,7 @@ export async function appsRoutes(app: FastifyInstance, deps: AppsRoutesDeps): Pr
     const body = request.body as CreateAppBody;
     const principal = deps.principalOf(request);
     const claim = claimOf({ principal: principal.id, key: idempotencyKeyOf(request), method: request.method, path: request.url, body });
-    const resolved = resolveRelease(body, undefined);
-    if (resolved.spec.artifact_url) await deps.checkArtifactUrl(resolved.spec.artifact_url);
+    const resolved = resolveRelease(await withArtifactFacts(body), undefined);
     const outcome = await idempotentChange(db, claim, async () => {
       for (const fresh of [false, true]) {
         const cluster = await targetCluster(body.target_cluster_id, fresh);
@@ -148,6 +149,17 @@ export async function appsRoutes(app: FastifyInstance, deps: AppsRoutesDeps): Pr
     if (outcome.replayed) void reply.header('idempotent-replayed', 'true');
     return reply.code(outcome.status).send(outcome.body);
   });
+
+  /**
+   * Checks the request's artifact_url (before anything is stored) and, for an uploaded artifact whose app_type
+   * the request leaves out, takes it from the uploaded file's name.
+   */
+  async function withArtifactFacts<B extends { artifact_url?: string | undefined; app_type?: AppType | undefined }>(body: B): Promise<B> {
+    if (body.artifact_url === undefined) return body;
+    const facts = await deps.checkArtifactUrl(body.artifact_url);
+    const appType = body.app_type ?? inferAppType(facts.filename);
+    return appType === undefined ? body : { ...body, app_type: appType };
+  }
 
   /** Every row of a new app, and the answer to its create: all known before anything is written. */
   function newAppRows(body: CreateAppBody, resolved: ReturnType<typeof resolveRelease>, cluster: ClusterRef, projectId: string | null) {
@@ -226,8 +238,7 @@ export async function appsRoutes(app: FastifyInstance, deps: AppsRoutesDeps): Pr
         const body = request.body as UpdateAppBody;
         const current = await lockVisibleApp(trx, id, principal);
         const previous = await latestRelease(trx, id);
-        const resolved = resolveRelease(body, previous?.spec as ReleaseSpecV1 | undefined);
-        if (body.artifact_url !== undefined) await deps.checkArtifactUrl(body.artifact_url);
+        const resolved = resolveRelease(await withArtifactFacts(body), previous?.spec as ReleaseSpecV1 | undefined);
         const image = resolved.taskType === 'deploy' ? (body.image_url ?? previousImage(previous) ?? resolved.spec.image_url ?? null) : null;
         if (resolved.taskType === 'deploy' && !image) {
           throw new InputError('invalid_request', 'task_type deploy needs image_url: no earlier release has an image', { details: { problems: [{ path: '/image_url', message: 'is required' }] } });

@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { createDatabase, createMessaging, createPublisher, createSecretBox, DEV_SECRET_KEY, InputError, migrateToLatest, type DatabaseHandle } from '@appserving/shared';
+import { createDatabase, createMessaging, createPublisher, createSecretBox, DEV_SECRET_KEY, migrateToLatest, type DatabaseHandle } from '@appserving/shared';
 import { createThrowawayDatabase, startTestNatsServer, type TestNatsServer } from '@appserving/shared/testing';
 import { jetstream } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -7,7 +7,8 @@ import Fastify from 'fastify';
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { Pool } from 'undici';
-import { checkArtifactUrl, createArtifactStore, parseStoredArtifactUrl } from '@appserving/shared/artifacts';
+import { createArtifactStore } from '@appserving/shared/artifacts';
+import { artifactUrlChecker } from '../adapters/artifact-check.ts';
 import { createOutboxRelay, type OutboxRelay } from '../adapters/outbox.ts';
 import { projectForNewApp } from '../adapters/project.repository.ts';
 import { frameworkErrors, gatewayApp } from '../app.ts';
@@ -116,11 +117,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
       sealSecrets: (plaintext, releaseId) => box.encrypt(plaintext, `release-secrets:${releaseId}`),
       openSecrets: (ciphertext, releaseId) => box.decrypt(ciphertext, `release-secrets:${releaseId}`),
       // Names never resolve for real: every host "resolves" to a public documentation address, never dialed.
-      checkArtifactUrl: async (url) => {
-        const sha = parseStoredArtifactUrl(url);
-        if (sha === undefined) await checkArtifactUrl(url, { resolve: async (host) => (host === 'metadata.test' ? ['169.254.169.254'] : ['93.184.215.14']) });
-        else if (!(await artifacts.info(sha))) throw new InputError('artifact_not_found', `no uploaded artifact ${sha}`);
-      },
+      checkArtifactUrl: artifactUrlChecker({ store: artifacts, policy: { resolve: async (host) => (host === 'metadata.test' ? ['169.254.169.254'] : ['93.184.215.14']) } }),
     },
   });
   const base = await app.listen({ host: '127.0.0.1', port: 0 });
