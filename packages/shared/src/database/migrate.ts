@@ -6,6 +6,7 @@ import * as m0002 from './migrations/0002-projects-and-tokens.ts';
 import * as m0003 from './migrations/0003-outbox-and-release-labels.ts';
 import * as m0004 from './migrations/0004-app-names-per-project.ts';
 import * as m0005 from './migrations/0005-cluster-prometheus-and-canary-analysis.ts';
+import * as m0006 from './migrations/0006-housekeeping-indexes.ts';
 
 /**
  * Every migration, listed by hand rather than read from a folder, so migrating works from any working
@@ -18,6 +19,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0003-outbox-and-release-labels': m0003,
   '0004-app-names-per-project': m0004,
   '0005-cluster-prometheus-and-canary-analysis': m0005,
+  '0006-housekeeping-indexes': m0006,
 };
 
 /** Kysely's migrator over this project's migrations (or, in tests, over `source`). */
