@@ -1,9 +1,77 @@
-import { createWorkerUnit, type Runtime, type ServiceUnit } from '@appserving/shared';
+import {
+  consumerReadiness,
+  consumers,
+  createOpsServer,
+  secretBoxFromConfig,
+  type ConfigOf,
+  type Runtime,
+  type ServiceUnit,
+} from '@appserving/shared';
+import { createClusterAccessProvider } from '@appserving/shared/kube';
+import { createArtifactStore, type ArtifactStore, type HostResolver } from '@appserving/shared/artifacts';
+import { registerBuildArtifactsRoute } from './adapters/build-artifacts.route.ts';
+import { KanikoBuilds } from './adapters/kaniko-builds.ts';
+import { RegistryClient } from './adapters/registry/registry-client.ts';
+import type { builderSettings } from './config.ts';
+import { buildHandler } from './handlers/build.handler.ts';
+import { deleteHandler } from './handlers/delete.handler.ts';
+
+export type BuilderConfig = ConfigOf<typeof builderSettings>;
+
+export interface BuilderOptions {
+  /** Tests only: how artifact hosts resolve (tests never use real DNS). */
+  resolve?: HostResolver;
+}
 
 /**
- * The builder turns artifacts into images (Kaniko Pods or a direct layer push). Its durable consumer exists from the first start of any service (the catalog's
- * topology), so commands published now wait there; the handlers that consume them come with the builder issue.
+ * The builder: consumes build commands (and deletes, which cancel builds), makes images by a direct layer push
+ * or in Kaniko Pods on the target cluster, and publishes what happened. Its HTTP server has health, readiness and
+ * metrics, and hands build Pods their artifact (`/build-artifacts/…`, token per build).
  */
-export function createBuilder(runtime: Runtime, config: { httpHost: string; httpPort: number }): ServiceUnit {
-  return createWorkerUnit({ name: 'builder', runtime, httpHost: config.httpHost, httpPort: config.httpPort, runners: [] });
+export function createBuilder(runtime: Runtime, config: BuilderConfig, options: BuilderOptions = {}): ServiceUnit {
+  const { box } = secretBoxFromConfig(config);
+  const clusters = createClusterAccessProvider({ db: runtime.database.db, box });
+  const registryHost = config.registry.split('/')[0] ?? '';
+  const registry = new RegistryClient({
+    plainHttpHosts: config.registryPlainHttp && registryHost ? [registryHost] : [],
+    credentials: (host) => (host === registryHost && config.registryUsername ? { username: config.registryUsername, password: config.registryPassword } : undefined),
+  });
+  const kaniko = new KanikoBuilds({ clusters, namespace: config.buildNamespace });
+  let store: ArtifactStore | undefined;
+  const runner = runtime.messaging.consumer(consumers.builder, [
+    buildHandler({
+      config,
+      publisher: runtime.messaging.publisher,
+      db: runtime.database.db,
+      clusters,
+      box,
+      registry,
+      kaniko,
+      maxDeliveries: runtime.config.maxDeliveries,
+      store: () => {
+        if (!store) throw new Error('the artifact store is opened at start');
+        return store;
+      },
+      ...(options.resolve ? { resolve: options.resolve } : {}),
+    }),
+    deleteHandler({ kaniko, publisher: runtime.messaging.publisher }),
+  ]);
+  const server = createOpsServer(runtime, runtime.readinessChecks(consumerReadiness([runner])));
+  registerBuildArtifactsRoute(server, { box, store: () => store });
+
+  return {
+    name: 'builder',
+    async start() {
+      store = await createArtifactStore({ connection: runtime.messaging.nc, maxBytes: config.artifactMaxBytes });
+      if (!config.registry) runtime.log.warn('APPSERVING_REGISTRY is not set: every build will fail until it names a registry to push to');
+      runner.start();
+      const address = await server.listen({ host: config.httpHost, port: config.httpPort });
+      runtime.log.info({ address, registry: config.registry || null, buildNamespace: config.buildNamespace, defaultMethod: config.buildDefaultMethod }, 'builder started');
+    },
+    stopConsuming: (graceMs) => runner.stop(graceMs),
+    async closeServer() {
+      await server.close();
+      await registry.close();
+    },
+  };
 }

@@ -1,0 +1,140 @@
+import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
+import { buildPodName, LABELS, MANAGED_SELECTOR, RetryableError } from '@appserving/shared';
+import type { ClusterAccessProvider } from '@appserving/shared/kube';
+import { buildFiles, buildSecret, kanikoPod, type KanikoBuildInput } from '../domain/kaniko-pod.ts';
+
+/** Annotation a cancelled build Pod gets before it is deleted, so whoever waits on it can tell why it went. */
+export const CANCELLED_ANNOTATION = 'appserving.dev/cancelled';
+
+/**
+ * Build Pods on a target cluster, through its kubeconfig from the cluster registry. Every call is idempotent:
+ * creating an existing Pod adopts it, deleting a missing one is done.
+ */
+export class KanikoBuilds {
+  readonly #clusters: ClusterAccessProvider;
+  readonly #namespace: string;
+  readonly #ensured = new Set<string>();
+
+  constructor(deps: { clusters: ClusterAccessProvider; namespace: string }) {
+    this.#clusters = deps.clusters;
+    this.#namespace = deps.namespace;
+  }
+
+  get namespace(): string {
+    return this.#namespace;
+  }
+
+  async #api(clusterId: string): Promise<CoreV1Api> {
+    const access = await this.#clusters.get(clusterId);
+    return access.kubeConfig.makeApiClient(CoreV1Api);
+  }
+
+  async ensureNamespace(clusterId: string): Promise<void> {
+    if (this.#ensured.has(clusterId)) return;
+    const api = await this.#api(clusterId);
+    try {
+      await api.readNamespace({ name: this.#namespace });
+    } catch (error) {
+      if (statusOf(error) !== 404) throw kubeError(error, `reading namespace ${this.#namespace}`);
+      await api
+        .createNamespace({ body: { metadata: { name: this.#namespace, labels: { [LABELS.managedBy]: 'appserving' } } } })
+        .catch((createError: unknown) => {
+          if (statusOf(createError) !== 409) throw kubeError(createError, `creating namespace ${this.#namespace}`);
+        });
+    }
+    this.#ensured.add(clusterId);
+  }
+
+  async find(clusterId: string, releaseId: string): Promise<V1Pod | undefined> {
+    const api = await this.#api(clusterId);
+    try {
+      return await api.readNamespacedPod({ name: buildPodName(releaseId), namespace: this.#namespace });
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw kubeError(error, `reading build Pod ${buildPodName(releaseId)}`);
+    }
+  }
+
+  /** Creates the build's Pod (or adopts the one a first delivery created), then its ConfigMap and Secret. */
+  async create(clusterId: string, input: KanikoBuildInput): Promise<{ pod: V1Pod; adopted: boolean }> {
+    await this.ensureNamespace(clusterId);
+    const api = await this.#api(clusterId);
+    let pod: V1Pod;
+    let adopted = false;
+    try {
+      pod = await api.createNamespacedPod({ namespace: this.#namespace, body: kanikoPod(input) });
+    } catch (error) {
+      if (statusOf(error) !== 409) throw kubeError(error, `creating build Pod ${buildPodName(input.ref.release_id)}`);
+      const existing = await this.find(clusterId, input.ref.release_id);
+      if (!existing) throw new RetryableError('build_pod_conflict', `build Pod ${buildPodName(input.ref.release_id)} exists and vanished at once; retrying`);
+      pod = existing;
+      adopted = true;
+    }
+    const owner = { uid: pod.metadata?.uid ?? '' };
+    for (const create of [
+      () => api.createNamespacedConfigMap({ namespace: this.#namespace, body: buildFiles(input, owner) }),
+      () => api.createNamespacedSecret({ namespace: this.#namespace, body: buildSecret(input, owner) }),
+    ]) {
+      await create().catch((error: unknown) => {
+        if (statusOf(error) !== 409) throw kubeError(error, `creating the files of build ${buildPodName(input.ref.release_id)}`);
+      });
+    }
+    return { pod, adopted };
+  }
+
+  /** Marks the Pod with why it goes, then deletes it (its ConfigMap and Secret go with it). */
+  async remove(clusterId: string, releaseId: string, reason?: string): Promise<void> {
+    const api = await this.#api(clusterId);
+    const name = buildPodName(releaseId);
+    if (reason) {
+      await api
+        .patchNamespacedPod({ name, namespace: this.#namespace, body: [{ op: 'add', path: `/metadata/annotations/${CANCELLED_ANNOTATION.replace('/', '~1')}`, value: reason }] })
+        .catch(() => {});
+    }
+    try {
+      await api.deleteNamespacedPod({ name, namespace: this.#namespace, gracePeriodSeconds: 0 });
+    } catch (error) {
+      if (statusOf(error) !== 404) throw kubeError(error, `deleting build Pod ${name}`);
+    }
+  }
+
+  /** The last lines of a container's log; empty when there is no log to read (never throws). */
+  async logTail(clusterId: string, releaseId: string, container: string, lines: number): Promise<string[]> {
+    try {
+      const api = await this.#api(clusterId);
+      const text = await api.readNamespacedPodLog({ name: buildPodName(releaseId), namespace: this.#namespace, container, tailLines: lines });
+      return String(text)
+        .split('\n')
+        .map((l) => l.slice(0, 2000))
+        .filter((l, i, all) => l !== '' || i < all.length - 1)
+        .slice(-lines);
+    } catch {
+      return [];
+    }
+  }
+
+  /** Build Pods of one app (to cancel them). */
+  async ofApp(clusterId: string, appId: string): Promise<V1Pod[]> {
+    const api = await this.#api(clusterId);
+    try {
+      const list = await api.listNamespacedPod({ namespace: this.#namespace, labelSelector: `${MANAGED_SELECTOR},${LABELS.component}=build,${LABELS.appId}=${appId}` });
+      return list.items;
+    } catch (error) {
+      if (statusOf(error) === 404) return [];
+      throw kubeError(error, `listing build Pods of app ${appId}`);
+    }
+  }
+}
+
+export function statusOf(error: unknown): number | undefined {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+/** Kubernetes API trouble: retried, except a refusal that waiting will not change. */
+function kubeError(error: unknown, doing: string): Error {
+  const status = statusOf(error);
+  const body = (error as { body?: unknown }).body;
+  const detail = typeof body === 'string' ? body.slice(0, 300) : body && typeof body === 'object' && 'message' in body ? String((body).message) : (error as Error).message;
+  return new RetryableError('kubernetes_api', `${doing} failed${status ? ` (HTTP ${status})` : ''}: ${detail}`, { cause: error, details: { status } });
+}
