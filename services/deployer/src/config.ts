@@ -1,4 +1,5 @@
 import { commonSettings, portSchema, setting } from '@appserving/shared';
+import Type from 'typebox';
 
 export const deployerSettings = {
   ...commonSettings,
@@ -6,6 +7,76 @@ export const deployerSettings = {
     env: 'APPSERVING_DEPLOYER_PORT',
     schema: portSchema(),
     default: 9114,
-    description: 'Port of the deployer\'s health, readiness and metrics server.',
+    description: 'Port of the deployer\'s health, readiness and metrics server, which also answers Flagger\'s promotion and rollback webhooks.',
+  }),
+  deployerWebhookUrl: setting({
+    env: 'APPSERVING_DEPLOYER_WEBHOOK_URL',
+    schema: Type.String({ pattern: '^https?://[^\\s/?#]+(/[^\\s?#]*[^/\\s?#])?$' }),
+    default: '',
+    description:
+      'Base URL at which Flagger, running in the target cluster, reaches the deployer (e.g. https://deployer.appserving.example.com); the promotion gate webhooks of every canary and blue-green release point there. Empty: http://127.0.0.1:<APPSERVING_DEPLOYER_PORT>, which only a cluster on this machine can reach.',
+  }),
+  helmBinary: setting({
+    env: 'APPSERVING_HELM_BINARY',
+    schema: Type.String({ minLength: 1 }),
+    default: 'helm',
+    description: 'The helm v3 CLI the deployer runs (a path, or a name looked up on PATH).',
+  }),
+  helmHistoryMax: setting({
+    env: 'APPSERVING_HELM_HISTORY_MAX',
+    schema: Type.Integer({ minimum: 2, maximum: 100 }),
+    default: 10,
+    description: 'Revisions helm keeps per app (`--history-max`); older ones are pruned. The platform\'s own release history is in Postgres and is not limited by this.',
+  }),
+  helmTimeoutMs: setting({
+    env: 'APPSERVING_HELM_TIMEOUT_MS',
+    schema: Type.Integer({ minimum: 10_000, maximum: 3_600_000 }),
+    default: 300_000,
+    description: 'Longest one helm command may run before it is stopped and the step retried.',
+  }),
+  trafficProvider: setting({
+    env: 'APPSERVING_TRAFFIC_PROVIDER',
+    schema: Type.Enum(['gatewayapi', 'nginx']),
+    default: 'gatewayapi',
+    description:
+      'How apps are exposed and how a canary moves traffic: `gatewayapi` (an HTTPRoute on the Gateway APPSERVING_APP_GATEWAY; Flagger weights it) or `nginx` (an Ingress of class APPSERVING_INGRESS_CLASS; Flagger weights a canary clone of it). Blue-green always switches Services (Flagger\'s kubernetes provider).',
+  }),
+  appGateway: setting({
+    env: 'APPSERVING_APP_GATEWAY',
+    schema: Type.String({ pattern: '^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?/)?[a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?$' }),
+    default: '',
+    description: 'The Gateway API Gateway (`namespace/name`, or `name` in the app\'s namespace) that app HTTPRoutes attach to. Empty: apps get no HTTPRoute, and a canary with the gatewayapi provider is refused.',
+  }),
+  ingressClass: setting({
+    env: 'APPSERVING_INGRESS_CLASS',
+    schema: Type.String({ pattern: '^[a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?$' }),
+    default: 'nginx',
+    description: 'ingressClassName of the Ingresses of apps (traffic provider nginx).',
+  }),
+  appDomain: setting({
+    env: 'APPSERVING_APP_DOMAIN',
+    schema: Type.String({ pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$' }),
+    default: '',
+    description:
+      'DNS domain under which apps are exposed as `<app>-<namespace>.<domain>` (one wildcard record `*.<domain>` serves every app). Empty: apps are reachable inside the cluster only, unless a canary needs an Ingress or HTTPRoute (then without a host name).',
+  }),
+  otelAgent: setting({
+    env: 'APPSERVING_OTEL_AGENT',
+    schema: Type.Enum(['analysed', 'always', 'never']),
+    default: 'analysed',
+    description:
+      'When jar and war apps get the OpenTelemetry Java agent (request metrics in the Prometheus format on port 9464): `analysed` for canary and blue-green releases, whose analysis reads those metrics; `always`; or `never` (the image exports them itself).',
+  }),
+  otelAgentImage: setting({
+    env: 'APPSERVING_OTEL_AGENT_IMAGE',
+    schema: Type.String({ minLength: 1 }),
+    default: 'ghcr.io/open-telemetry/opentelemetry-operator/autoinstrumentation-java:2.11.0',
+    description: 'Image whose /javaagent.jar an init container copies into the app\'s pod.',
+  }),
+  volumeStorageClass: setting({
+    env: 'APPSERVING_VOLUME_STORAGE_CLASS',
+    schema: Type.String({ pattern: '^[a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?$' }),
+    default: '',
+    description: 'StorageClass of app volumes (PVCs). Empty: the cluster\'s default StorageClass.',
   }),
 } as const;
