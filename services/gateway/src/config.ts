@@ -26,6 +26,18 @@ export const gatewaySettings = {
     description:
       'How long a gateway trusts a token it has already looked up, in ms. Revoking a token drops it at once on every replica (over NATS); if that message is lost, this is the longest a revoked token keeps working. 0: look up every request.',
   }),
+  idempotencyKeyTtlMs: setting({
+    env: 'APPSERVING_IDEMPOTENCY_KEY_TTL_MS',
+    schema: Type.Integer({ minimum: 60_000 }),
+    default: 24 * 60 * 60_000,
+    description: 'How long an Idempotency-Key is remembered (its answer replayed), in ms; after that the key may be used again. Default 24 h.',
+  }),
+  outboxRetentionMs: setting({
+    env: 'APPSERVING_OUTBOX_RETENTION_MS',
+    schema: Type.Integer({ minimum: 60_000 }),
+    default: 7 * 24 * 60 * 60_000,
+    description: 'How long published commands stay in the outbox table, in ms (they are in the stream and the timeline). Default 7 days.',
+  }),
   localClusterKubeconfig: setting({
     env: 'APPSERVING_LOCAL_CLUSTER_KUBECONFIG',
     schema: Type.String({ minLength: 1 }),

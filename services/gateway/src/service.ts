@@ -3,6 +3,7 @@ import { releaseSecretsAad, secretBoxFromConfig } from '@appserving/shared';
 import Fastify from 'fastify';
 import { createArtifactStore, parseArtifactHostAllowlist, type ArtifactStore } from '@appserving/shared/artifacts';
 import { artifactUrlChecker } from './adapters/artifact-check.ts';
+import { createHousekeeping } from './adapters/housekeeping.ts';
 import { createOutboxRelay } from './adapters/outbox.ts';
 import { projectForNewApp } from './adapters/project.repository.ts';
 import { frameworkErrors, gatewayApp } from './app.ts';
@@ -20,6 +21,11 @@ export function createGateway(runtime: Runtime, config: GatewayConfig): ServiceU
   const outbox = createOutboxRelay({ db, publisher: runtime.messaging.publisher, log: runtime.log.child({ component: 'outbox' }) });
   const app = Fastify({ loggerInstance: runtime.log.child({ component: 'http' }), bodyLimit: 4 * 1024 * 1024, frameworkErrors });
   let store: ArtifactStore | undefined;
+  const housekeeping = createHousekeeping({
+    db,
+    log: runtime.log.child({ component: 'housekeeping' }),
+    settings: { idempotencyKeyTtlMs: config.idempotencyKeyTtlMs, outboxRetentionMs: config.outboxRetentionMs },
+  });
   const principalCache = createPrincipalCache({ ttlMs: config.tokenCacheMs });
   const nc = runtime.messaging.nc;
 
@@ -56,11 +62,15 @@ export function createGateway(runtime: Runtime, config: GatewayConfig): ServiceU
         },
       });
       outbox.start();
+      housekeeping.start();
       const address = await app.listen({ host: config.httpHost, port: config.httpPort });
       runtime.log.info({ address }, 'gateway listening');
     },
     // The gateway consumes nothing; the outbox relay stops before NATS drains.
-    stopConsuming: () => outbox.stop(),
+    stopConsuming: async () => {
+      await housekeeping.stop();
+      await outbox.stop();
+    },
     closeServer: () => app.close(),
   };
 }
