@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, w
 import { join } from 'node:path';
 import * as components from './components.ts';
 import type { ClusterLayout } from './components.ts';
+import { gatewayApiCrdFiles, GATEWAY_API_CRD_NAMES } from './gateway-api.ts';
 import { goModuleDir } from './go-modules.ts';
 import { probe, probeOk } from './http-probe.ts';
 import { KWOK_CRD_NAMES, kwokCrdFiles, NODE_NAME, nodeManifest, writeKwokConfig } from './kwok.ts';
@@ -17,7 +18,7 @@ import { binaryPaths, cacheRoot, readVersions } from './versions.ts';
 import type { Versions } from './versions.ts';
 
 /** What a user of the cluster needs: all addresses are on 127.0.0.1. */
-const CRD_NAMES = ['canaries.flagger.app', 'metrictemplates.flagger.app', 'alertproviders.flagger.app', ...KWOK_CRD_NAMES];
+const CRD_NAMES = ['canaries.flagger.app', 'metrictemplates.flagger.app', 'alertproviders.flagger.app', ...KWOK_CRD_NAMES, ...GATEWAY_API_CRD_NAMES];
 
 export interface ClusterInfo {
   readonly kubeconfigPath: string;
@@ -250,6 +251,7 @@ async function launch(dir: string, portBase: number, versions: Versions, opts: S
   const crdFiles = [
     join(goModuleDir('github.com/fluxcd/flagger', versions.FLAGGER_VERSION), 'artifacts', 'flagger', 'crd.yaml'),
     ...kwokCrdFiles(versions.KWOK_VERSION),
+    ...gatewayApiCrdFiles(versions.GATEWAY_API_VERSION),
   ];
 
   const info: ClusterInfo = {

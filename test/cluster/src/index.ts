@@ -6,4 +6,5 @@ export { readVersions } from './versions.ts';
 export type { Versions } from './versions.ts';
 export * from './sim.ts';
 export { remoteWrite } from './prometheus-remote-write.ts';
+export { ensureGatewayApiCrds, gatewayApiCrdFiles, GATEWAY_API_CRD_NAMES } from './gateway-api.ts';
 export type { RemoteWriteSeries } from './prometheus-remote-write.ts';

@@ -12,13 +12,14 @@ export interface Versions {
   readonly KWOK_VERSION: string;
   readonly FLAGGER_VERSION: string;
   readonly HELM_VERSION: string;
+  readonly GATEWAY_API_VERSION: string;
   readonly GO_MIN_VERSION: string;
   readonly DEBIAN_PROMETHEUS_PACKAGE: string;
   readonly DEBIAN_REGISTRY_PACKAGE: string;
 }
 
 const required: readonly (keyof Versions)[] = [
-  'K8S_VERSION', 'ETCD_VERSION', 'KWOK_VERSION', 'FLAGGER_VERSION', 'HELM_VERSION', 'GO_MIN_VERSION',
+  'K8S_VERSION', 'ETCD_VERSION', 'KWOK_VERSION', 'FLAGGER_VERSION', 'HELM_VERSION', 'GATEWAY_API_VERSION', 'GO_MIN_VERSION',
   'DEBIAN_PROMETHEUS_PACKAGE', 'DEBIAN_REGISTRY_PACKAGE',
 ];
 
