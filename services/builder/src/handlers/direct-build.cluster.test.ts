@@ -8,12 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../adapters/registry/registry-client.ts';
 import { testCluster } from '../testing/cluster.ts';
 import { fakeJar, layerEntries, seedBaseImage } from '../testing/registry-fixtures.ts';
-import { baseSpec, startBuilderWorld, type BuilderWorld, type RunningBuilder } from '../testing/test-builder.ts';
+import { baseSpec, startBuilderWorld, type BuilderWorld } from '../testing/test-builder.ts';
 
 const cluster = testCluster();
 const run = randomBytes(3).toString('hex');
 let world: BuilderWorld;
-let builder: RunningBuilder;
+
 let client: RegistryClient;
 let http: Server;
 let httpPort: number;
@@ -31,7 +31,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   httpPort = (http.address() as AddressInfo).port;
   world = await startBuilderWorld({ kubeconfigPath: cluster.kubeconfigPath, registryHost: `${cluster.registryHost}/t-${run}` });
-  builder = await world.startBuilder(
+  await world.startBuilder(
     {
       APPSERVING_BASE_IMAGE_JAR: jre.reference,
       APPSERVING_BASE_IMAGE_WAR: tomcat.reference,
