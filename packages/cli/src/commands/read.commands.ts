@@ -1,0 +1,103 @@
+import type { AppView, ClusterView, ReleaseView } from '../api/views.ts';
+import type { Context } from '../context.ts';
+import { ExitCode } from '../errors.ts';
+import { describeStatus, diagnosisLines } from '../follow/describe-event.ts';
+import { formatTime, table } from '../output/format.ts';
+import { requireApp } from './common.ts';
+
+/** `appserve list`: the apps the token sees. */
+export async function listCommand(ctx: Context, flags: { cluster?: string }): Promise<number> {
+  const client = await ctx.client();
+  const { items } = await client.get<{ items: AppView[] }>('/apps');
+  const apps = flags.cluster ? items.filter((a) => a.cluster.name === flags.cluster || a.cluster.id === flags.cluster) : items;
+  const p = ctx.paint;
+  const human =
+    apps.length === 0
+      ? 'No apps yet. Deploy one with `appserve deploy path/to/app.jar`.'
+      : table(
+          ['NAME', 'STATUS', 'RELEASE', 'RELEASE STATUS', 'STRATEGY', 'CLUSTER', 'CREATED'],
+          apps.map((a) => [
+            a.name,
+            p.status(a.status),
+            a.current_release?.version_label ?? '-',
+            a.current_release ? p.status(a.current_release.status) : '-',
+            a.strategy,
+            a.cluster.name,
+            formatTime(a.created_at),
+          ]),
+        );
+  ctx.result(human, { items: apps });
+  return ExitCode.ok;
+}
+
+/** `appserve status [APP]`: the app, its current release, and why it failed if it did. */
+export async function statusCommand(ctx: Context, ref: string | undefined, flags: { cluster?: string }): Promise<number> {
+  const client = await ctx.client();
+  const app = await requireApp(ctx, client, ref, flags.cluster);
+  ctx.result(describeApp(ctx, app), app);
+  return ExitCode.ok;
+}
+
+export function describeApp(ctx: Context, app: AppView): string {
+  const p = ctx.paint;
+  const release = app.current_release;
+  const rows: [string, string][] = [
+    ['app', `${p.bold(app.name)} (${app.id})`],
+    ['status', p.status(app.status)],
+    ['cluster', app.cluster.name],
+    ['type', `${app.app_type}, ${app.strategy}`],
+    ['endpoint', app.endpoint ?? '-'],
+  ];
+  if (release) {
+    rows.push(['release', `${release.version_label} (#${release.version}) ${p.status(release.status)}${release.status !== describeStatus(release.status) ? ` - ${describeStatus(release.status)}` : ''}`]);
+    if (release.image) rows.push(['image', release.image]);
+    rows.push(['started', formatTime(release.created_at)]);
+    if (release.finished_at) rows.push(['finished', formatTime(release.finished_at)]);
+  }
+  if (app.operation && (app.operation.status === 'pending' || app.operation.status === 'running')) rows.push(['operation', `${app.operation.kind} (${app.operation.status})`]);
+  const width = Math.max(...rows.map(([k]) => k.length));
+  const lines = rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`);
+  if (release && (release.diagnosis || release.status_reason)) {
+    lines.push('', p.bad(release.status === 'succeeded' ? 'note:' : 'why:'));
+    for (const line of diagnosisLines(release)) lines.push(`  ${line}`);
+  }
+  return lines.join('\n');
+}
+
+/** `appserve history [APP]`: every release, newest first. */
+export async function historyCommand(ctx: Context, ref: string | undefined, flags: { cluster?: string }): Promise<number> {
+  const client = await ctx.client();
+  const app = await requireApp(ctx, client, ref, flags.cluster);
+  const { items } = await client.get<{ items: ReleaseView[] }>(`/apps/${app.id}/releases`);
+  const p = ctx.paint;
+  const human = table(
+    ['VERSION', 'LABEL', 'STATUS', 'TASK', 'STRATEGY', 'CREATED', 'FINISHED', 'REASON'],
+    items.map((r) => [
+      String(r.version),
+      r.version_label,
+      p.status(r.status),
+      r.task_type,
+      r.strategy,
+      formatTime(r.created_at),
+      formatTime(r.finished_at),
+      r.diagnosis?.summary ?? r.status_reason ?? '',
+    ]),
+  );
+  ctx.result(human, { app: { id: app.id, name: app.name }, items });
+  return ExitCode.ok;
+}
+
+/** `appserve clusters`: where apps can go. */
+export async function clustersCommand(ctx: Context): Promise<number> {
+  const client = await ctx.client();
+  const { clusters } = await client.get<{ clusters: ClusterView[] }>('/clusters');
+  const human =
+    clusters.length === 0
+      ? 'No clusters registered (an admin registers them with POST /clusters).'
+      : table(
+          ['NAME', 'DEFAULT', 'API SERVER', 'PROMETHEUS', 'ID'],
+          clusters.map((c) => [c.name, c.is_default ? 'yes' : '', c.api_server_url, c.prometheus_url ?? '-', c.id]),
+        );
+  ctx.result(human, { clusters });
+  return ExitCode.ok;
+}
