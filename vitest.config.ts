@@ -5,7 +5,8 @@ import { defineConfig } from 'vitest/config';
  * - unit: pure logic (`*.unit.test.ts`), no services;
  * - integration: against the real NATS and Postgres (each test file starts its own NATS server and creates
  *   its own database, so files run in parallel without touching each other or a running platform);
- * - cluster: against the local Kubernetes control plane (test/cluster), started once by its global setup.
+ * - cluster: against the local Kubernetes control plane (test/cluster), started once by its global setup;
+ * - deploy: the platform's own chart and images (deploy/), on the same cluster.
  */
 export default defineConfig({
   test: {
@@ -14,7 +15,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['packages/*/src/**/*.unit.test.ts', 'services/*/src/**/*.unit.test.ts'],
+          include: ['packages/*/src/**/*.unit.test.ts', 'services/*/src/**/*.unit.test.ts', 'deploy/tests/**/*.unit.test.ts'],
         },
       },
       {
@@ -27,6 +28,8 @@ export default defineConfig({
         },
       },
       './test/cluster/vitest.config.ts',
+      // The platform chart and images (deploy/): local cluster, NATS and Postgres.
+      './deploy/vitest.config.ts',
     ],
   },
 });
