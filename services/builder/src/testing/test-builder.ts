@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   BuildCommandV1,
+  streams,
   createDatabase,
   createMessaging,
   createRuntime,
@@ -20,6 +21,7 @@ import {
 } from '@appserving/shared';
 import { createArtifactStore, type ArtifactStore } from '@appserving/shared/artifacts';
 import { createThrowawayDatabase, freePort, startTestNatsServer, type TestNatsServer } from '@appserving/shared/testing';
+import { jetstream } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import { builderSettings } from '../config.ts';
@@ -91,16 +93,25 @@ export async function startBuilderWorld(options: { kubeconfigPath: string; regis
   const store = await createArtifactStore({ connection: nc, maxBytes: 64 * 1024 * 1024 });
 
   const messages: RecordedMessage[] = [];
-  const subscription = nc.subscribe('appserving.>', {
-    callback: (_error, msg) => {
-      try {
-        const body = msg.json<{ id: string; type: string; data: Record<string, any> }>();
-        messages.push({ subject: msg.subject, id: body.id, type: body.type, data: body.data });
-      } catch {
-        // not a CloudEvent (e.g. a dead letter record): not recorded
-      }
-    },
-  });
+  // What the streams stored (a repeated id is dropped there), in order: an ordered consumer per stream.
+  const js = jetstream(nc);
+  const recorders = await Promise.all(
+    [streams.commands.name, streams.events.name].map(async (stream) => {
+      const consumer = await js.consumers.get(stream);
+      const messagesOf = await consumer.consume();
+      void (async () => {
+        for await (const msg of messagesOf) {
+          try {
+            const body = msg.json<{ id: string; type: string; data: Record<string, any> }>();
+            messages.push({ subject: msg.subject, id: body.id, type: body.type, data: body.data });
+          } catch {
+            // not a CloudEvent: not recorded
+          }
+        }
+      })();
+      return messagesOf;
+    }),
+  );
   const running = new Set<RunningBuilder>();
 
   const env = (overrides: Record<string, string> = {}) => ({
@@ -171,7 +182,7 @@ export async function startBuilderWorld(options: { kubeconfigPath: string; regis
     },
     async close() {
       for (const builder of [...running]) await builder.stop().catch(() => {});
-      subscription.unsubscribe();
+      for (const recorder of recorders) await recorder.close();
       await nc.drain().catch(() => {});
       await database.close();
       await nats.dispose();
