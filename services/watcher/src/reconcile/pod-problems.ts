@@ -180,11 +180,18 @@ const readinessFailing: Finder = (pod, events, settings, now) => {
 export function describeProbe(container: V1Container | undefined): ProbeDescription | null {
   const probe = container?.readinessProbe;
   if (!probe) return null;
-  if (probe.httpGet) return { type: 'http', path: probe.httpGet.path ?? '/', port: probe.httpGet.port, scheme: probe.httpGet.scheme ?? 'HTTP' };
-  if (probe.tcpSocket) return { type: 'tcp', port: probe.tcpSocket.port };
+  if (probe.httpGet) return { type: 'http', path: probe.httpGet.path ?? '/', port: portNumber(container, probe.httpGet.port), scheme: probe.httpGet.scheme ?? 'HTTP' };
+  if (probe.tcpSocket) return { type: 'tcp', port: portNumber(container, probe.tcpSocket.port) };
   if (probe.grpc) return { type: 'grpc', port: probe.grpc.port };
   if (probe.exec) return { type: 'exec', command: probe.exec.command ?? [] };
   return null;
+}
+
+/** A probe may name its port (`http`); a person wants the number. */
+function portNumber(container: V1Container | undefined, port: unknown): string | number {
+  if (typeof port === 'number') return port;
+  const named = container?.ports?.find((p) => p.name === port);
+  return named ? named.containerPort : String(port);
 }
 
 function totalRequests(pod: V1Pod): { cpu: string | null; memory: string | null } {

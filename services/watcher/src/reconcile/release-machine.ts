@@ -26,9 +26,11 @@ const running = (state: ReleaseState) => !isTerminalStatus(state.status);
 const before = (state: ReleaseState, status: ReleaseStatus) => statusRank(state.status) < statusRank(status);
 
 function withImage(state: ReleaseState, image: string, digest?: string): ReleaseState {
-  if (state.imageDigest !== null || (state.imageRef !== null && digest === undefined)) return state;
-  const split = splitImage(image);
-  return { ...state, imageRef: split.ref, imageDigest: digest ?? split.digest };
+  if (state.imageDigest !== null) return state;
+  // A built image comes with its digest; a deployed one may carry it in its reference (`repo@sha256:…`).
+  const split = splitImage(digest === undefined ? (state.imageRef ?? image) : image);
+  const next = { ...state, imageRef: split.ref, imageDigest: digest ?? split.digest };
+  return next.imageRef === state.imageRef && next.imageDigest === state.imageDigest ? state : next;
 }
 
 function fail(state: ReleaseState, diagnosis: Diagnosis): ReleaseState {
