@@ -5,8 +5,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     name: 'cluster',
-    // Services' tests that need the cluster are named `*.cluster.test.ts` (the integration project leaves them out).
-    include: ['tests/**/*.test.ts', '../../services/*/src/**/*.cluster.test.ts'],
+    // Services' and packages' tests that need the cluster are named `*.cluster.test.ts` (the integration project leaves them out).
+    include: ['tests/**/*.test.ts', '../../services/*/src/**/*.cluster.test.ts', '../../packages/*/src/**/*.cluster.test.ts'],
     globalSetup: ['./src/global-setup.ts'],
     hookTimeout: 60 * 60_000,
     testTimeout: 120_000,
