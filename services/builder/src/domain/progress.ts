@@ -22,7 +22,7 @@ export class ProgressThrottle {
     const now = this.#now();
     if (phase !== this.#phase) {
       this.#phase = phase;
-      this.#decile = total && done !== undefined ? Math.floor((done / total) * 10) : -1;
+      this.#decile = total && done !== undefined ? Math.floor((done / total) * 10) : 0;
       this.#at = now;
       this.#done = done ?? -1;
       return true;
