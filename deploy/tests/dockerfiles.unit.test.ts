@@ -76,7 +76,7 @@ describe.each(Object.entries(services))('services/%s/Dockerfile', (service, port
 describe('build context', () => {
   it('.dockerignore keeps modules, history and secret-looking files out', () => {
     const ignored = read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-    for (const pattern of ['**/node_modules', '.git', '**/*.pem', '**/*.key', '**/*.creds', '**/.env', '**/kubeconfig*']) expect(ignored).toContain(pattern);
+    for (const pattern of ['**/node_modules', '.git', '**/*.pem', '**/*.key', '**/*.creds', '**/.env', '**/kubeconfig', '**/kubeconfig.yaml']) expect(ignored).toContain(pattern);
   });
 
   it('.npmrc, copied into the build stage, holds no registry credentials', () => {
