@@ -43,6 +43,7 @@ export function resolveRelease(body: UpdateAppBody, previous: ReleaseSpecV1 | un
     volumes: body.volumes ?? previous?.volumes ?? [],
     replicas: body.replicas ?? previous?.replicas ?? specDefaults.replicas,
     ...pick('health_path', body.health_path, previous?.health_path),
+    ...pick('build_method', body.build_method, previous?.build_method),
   };
 
   if (taskType === 'build' || taskType === 'all') {

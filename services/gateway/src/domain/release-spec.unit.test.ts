@@ -50,6 +50,13 @@ describe('resolveRelease', () => {
     expect(v2.versionLabel).toBeUndefined();
   });
 
+  it('carries build_method into the spec and keeps it for later releases', () => {
+    const first = resolveRelease({ ...seedBody, build_method: 'kaniko' }, undefined);
+    expect(first.spec.build_method).toBe('kaniko');
+    expect(resolveRelease({ version: 'v2' }, first.spec).spec.build_method).toBe('kaniko');
+    expect(resolveRelease(seedBody, undefined).spec.build_method).toBeUndefined();
+  });
+
   it('does not carry an old checksum over to a new artifact', () => {
     const v1 = resolveRelease({ ...seedBody, artifact_sha256: 'a'.repeat(64) }, undefined).spec;
     expect(resolveRelease({ artifact_url: 'http://nexus.example/b.jar' }, v1).spec.artifact_sha256).toBeUndefined();

@@ -57,6 +57,11 @@ const specFields = {
   ),
   replicas: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
   health_path: Type.Optional(Type.String({ pattern: '^/', maxLength: 1024, errorMessage: 'must be a path starting with /' })),
+  build_method: Type.Optional(
+    Type.Enum(['direct', 'kaniko'], {
+      description: 'How the image is built: direct (jar and war: the artifact pushed as a layer on the base image, no Pod) or kaniko (a Kaniko Pod runs a generated Dockerfile). Default: the builder\'s setting for jar and war; Python always uses kaniko.',
+    }),
+  ),
 };
 
 export const CreateAppBody = Type.Object(
