@@ -92,16 +92,22 @@ describe('install, access and upgrade on the local cluster', () => {
     expect((gateway?.spec.template.spec as { automountServiceAccountToken?: boolean }).automountServiceAccountToken).toBe(false);
   });
 
-  it('the builder manages build Pods in the build namespace only', async () => {
-    const allowed = [['create', 'pods'], ['get', 'pods'], ['list', 'pods'], ['watch', 'pods'], ['delete', 'pods'], ['get', 'pods/log'], ['list', 'events']] as const;
+  it('the builder manages build Pods and their files in the build namespace only', async () => {
+    const allowed = [['create', 'pods'], ['get', 'pods'], ['list', 'pods'], ['watch', 'pods'], ['delete', 'pods'], ['get', 'pods/log'], ['list', 'events'], ['create', 'configmaps'], ['create', 'secrets'], ['delete', 'secrets']] as const;
     for (const [verb, resource] of allowed) expect(await t.canI(sa('builder'), verb, resource, buildNamespace), `${verb} ${resource}`).toBe(true);
-    expect(await t.canI(sa('builder'), 'get', 'secrets', buildNamespace, 'appserving-registry')).toBe(true);
-    expect(await t.canI(sa('builder'), 'get', 'secrets', buildNamespace, 'another-secret')).toBe(false);
+    expect(await t.canI(sa('builder'), 'get', 'namespaces', undefined, buildNamespace)).toBe(true);
+    expect(await t.canI(sa('builder'), 'get', 'namespaces', undefined, 'kube-system')).toBe(false);
+    // The chart creates the build namespace, so the builder may not create namespaces.
+    expect(await t.canI(sa('builder'), 'create', 'namespaces')).toBe(false);
     expect(await t.canI(sa('builder'), 'list', 'secrets', buildNamespace)).toBe(false);
-    expect(await t.canI(sa('builder'), 'create', 'pods', namespace)).toBe(false);
-    expect(await t.canI(sa('builder'), 'create', 'pods', 'default')).toBe(false);
+    expect(await t.canI(sa('builder'), 'update', 'secrets', buildNamespace)).toBe(false);
+    for (const ns of [namespace, 'default']) {
+      for (const [verb, resource] of [['create', 'pods'], ['get', 'secrets'], ['create', 'secrets'], ['get', 'pods/log']] as const) {
+        expect(await t.canI(sa('builder'), verb, resource, ns), `${verb} ${resource} in ${ns}`).toBe(false);
+      }
+    }
     expect(await t.canI(sa('builder'), 'create', 'pods/exec', buildNamespace)).toBe(false);
-    expect(await t.canI(sa('builder'), 'create', 'deployments', buildNamespace)).toBe(false);
+    expect(await t.canI(sa('builder'), 'create', 'deployments.apps', buildNamespace)).toBe(false);
   });
 
   it('the deployer applies what an app chart contains, and helm release Secrets', async () => {
@@ -112,10 +118,13 @@ describe('install, access and upgrade on the local cluster', () => {
       for (const verb of write) expect(await t.canI(sa('deployer'), verb, kind, appNs), `${verb} ${kind}`).toBe(true);
     }
     for (const kind of ['pods', 'replicasets.apps', 'events']) expect(await t.canI(sa('deployer'), 'list', kind, appNs), `list ${kind}`).toBe(true);
+    // What an app leaves behind is deleted with it; Pods and ReplicaSets are never created or changed directly.
+    for (const kind of ['pods', 'replicasets.apps']) expect(await t.canI(sa('deployer'), 'delete', kind, appNs), `delete ${kind}`).toBe(true);
+    for (const verb of ['create', 'patch']) expect(await t.canI(sa('deployer'), verb, 'replicasets.apps', appNs), `${verb} replicasets`).toBe(false);
     expect(await t.canI(sa('deployer'), 'create', 'namespaces')).toBe(true);
     expect(await t.canI(sa('deployer'), 'get', 'namespaces')).toBe(true);
     for (const verb of ['update', 'patch', 'delete']) expect(await t.canI(sa('deployer'), verb, 'namespaces'), `${verb} namespaces`).toBe(false);
-    for (const [verb, resource] of [['create', 'pods'], ['delete', 'pods'], ['create', 'pods/exec'], ['create', 'serviceaccounts'], ['create', 'serviceaccounts/token'], ['create', 'roles.rbac.authorization.k8s.io'], ['create', 'rolebindings.rbac.authorization.k8s.io'], ['create', 'jobs.batch'], ['create', 'daemonsets.apps'], ['patch', 'nodes']] as const) {
+    for (const [verb, resource] of [['create', 'pods'], ['patch', 'pods'], ['create', 'pods/exec'], ['create', 'serviceaccounts'], ['create', 'serviceaccounts/token'], ['create', 'roles.rbac.authorization.k8s.io'], ['create', 'rolebindings.rbac.authorization.k8s.io'], ['create', 'jobs.batch'], ['create', 'daemonsets.apps'], ['patch', 'nodes']] as const) {
       expect(await t.canI(sa('deployer'), verb, resource, appNs), `${verb} ${resource}`).toBe(false);
     }
   });
