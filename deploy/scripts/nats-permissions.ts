@@ -114,7 +114,8 @@ export function natsPermissions(): Record<Service, UserPermissions> {
     if (service === 'builder') {
       // A successful build of a `task_type: all` release asks for its deploy.
       publish.push(deployCommand.subjectPattern);
-      publish.push(...objectStoreApi(DEFAULT_ARTIFACT_BUCKET, false));
+      // It fetches an artifact_url once and keeps the bytes in the upload store for the build Pod (ADR 0008).
+      publish.push(...objectStoreApi(DEFAULT_ARTIFACT_BUCKET, true));
     }
     if (service === 'watcher') {
       subscribe.push(rpcs.podLogs.subject);
