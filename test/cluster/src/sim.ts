@@ -7,7 +7,15 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 
 /** Label selecting a failure behaviour; absent = the pod starts and (if run-to-completion) succeeds. */
 export const SIM_BEHAVIOUR_LABEL = 'sim.appserving.dev/behaviour';
-export type SimBehaviour = 'crashloop' | 'fail' | 'oom' | 'imagepull';
+/**
+ * The same choice through the first container's environment, for pods made by the platform from an app's `env`
+ * (the REST API cannot set labels). The label wins when both are set.
+ */
+export const SIM_BEHAVIOUR_ENV = 'SIM_BEHAVIOUR';
+/** `unready`: a long-running pod that runs but never passes its readiness check (no restarts). */
+export type SimBehaviour = 'crashloop' | 'fail' | 'oom' | 'imagepull' | 'unready';
+/** Exit code of a failing container through the first container's environment (the annotation wins). */
+export const SIM_EXIT_CODE_ENV = 'SIM_EXIT_CODE';
 /** Annotation: message of the terminated container (e.g. the image digest a Kaniko build reports). */
 export const SIM_TERMINATION_MESSAGE_ANNOTATION = 'sim.appserving.dev/termination-message';
 /** Annotation: exit code of a failing container (default 1; OOMKilled is always 137). */
