@@ -57,9 +57,12 @@ export function describeApp(ctx: Context, app: AppView): string {
   if (app.operation && (app.operation.status === 'pending' || app.operation.status === 'running')) rows.push(['operation', `${app.operation.kind} (${app.operation.status})`]);
   const width = Math.max(...rows.map(([k]) => k.length));
   const lines = rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`);
-  if (release && (release.diagnosis || release.status_reason)) {
-    lines.push('', p.bad(release.status === 'succeeded' ? 'note:' : 'why:'));
+  const failed = release !== null && (release.status === 'failed' || release.status === 'aborted' || release.status === 'rolled-back');
+  if (release && (release.diagnosis || (failed && release.status_reason))) {
+    lines.push('', failed ? p.bad('why:') : p.warn('note:'));
     for (const line of diagnosisLines(release)) lines.push(`  ${line}`);
+  } else if (release?.status_reason) {
+    lines.splice(rows.findIndex(([k]) => k === 'release') + 1, 0, `${'reason'.padEnd(width)}  ${release.status_reason}`);
   }
   return lines.join('\n');
 }

@@ -68,12 +68,14 @@ function buildProgress(data: Record<string, unknown>): EventLine {
   const message = typeof data.message === 'string' ? data.message : phase;
   const done = typeof data.done_bytes === 'number' ? data.done_bytes : undefined;
   const total = typeof data.total_bytes === 'number' && data.total_bytes > 0 ? data.total_bytes : undefined;
+  // The builder's message is already a sentence ("pushing the image to …"); the phase is the fallback.
+  const text = typeof data.message === 'string' && data.message ? message : (phaseWords[phase] ?? phase);
   if (done !== undefined && total !== undefined) {
     const percent = Math.min(100, Math.floor((done / total) * 100));
-    return { kind: 'activity', message: `${phaseWords[phase] ?? phase}: ${message} ${percent}% (${formatBytes(done)} of ${formatBytes(total)})`, percent };
+    return { kind: 'activity', message: `${text} ${percent}% (${formatBytes(done)} of ${formatBytes(total)})`, percent };
   }
-  if (done !== undefined) return { kind: 'activity', message: `${phaseWords[phase] ?? phase}: ${message} (${formatBytes(done)})` };
-  return { kind: 'activity', message: `${phaseWords[phase] ?? phase}: ${message}` };
+  if (done !== undefined) return { kind: 'activity', message: `${text} (${formatBytes(done)})` };
+  return { kind: 'activity', message: text };
 }
 
 const phaseWords: Record<string, string> = { 'fetching-artifact': 'fetching the artifact', scheduling: 'scheduling the build', building: 'building', pushing: 'pushing the image' };
@@ -104,15 +106,15 @@ function deployStep(data: Record<string, unknown>): EventLine {
 function releaseStatus(data: Record<string, unknown>): EventLine {
   const status = String(data.status);
   const weight = typeof data.canary_weight === 'number' ? data.canary_weight : undefined;
-  const reason = typeof data.reason === 'string' && data.reason ? ` (${data.reason})` : '';
   const base = { status, ...(weight !== undefined ? { canaryWeight: weight } : {}) };
   if (status === 'failed' || status === 'aborted' || status === 'rolled-back') {
     const diagnosis = data.diagnosis as Diagnosis | undefined;
     return { ...base, kind: 'failure', message: `${describeStatus(status)}: ${diagnosis?.summary ?? (typeof data.reason === 'string' ? data.reason : 'no reason given')}` };
   }
   if (status === 'succeeded' || status === 'built') return { ...base, kind: 'step', message: describeStatus(status) };
-  if (status === 'progressing' && weight !== undefined) return { ...base, kind: 'activity', message: `rolling out: ${weight}% of traffic on the new version${reason}` };
-  return { ...base, kind: 'activity', message: `${describeStatus(status)}${reason}` };
+  // A running status's reason retells the step just shown ("applied to the cluster; rolling out"): left out.
+  if (status === 'progressing' && weight !== undefined) return { ...base, kind: 'activity', message: `rolling out: ${weight}% of traffic on the new version` };
+  return { ...base, kind: 'activity', message: describeStatus(status) };
 }
 
 function analysisStep(data: Record<string, unknown>): EventLine {

@@ -1,0 +1,90 @@
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startPlatform, type Platform } from '@appserving/test-support/platform';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AppView, ReleaseView } from './api/views.ts';
+import { makeJar, runCli, scratch } from './testing/run-cli.ts';
+
+/**
+ * The real `appserve` against the real platform (gateway, builder, deployer, watcher in one process) on the local
+ * Kubernetes cluster: a local jar deployed end to end, a second deploy as version 2, a rollback, and a rollout
+ * that fails (pods that crash-loop, chosen by the simulated node through SIM_BEHAVIOUR) with its diagnosis.
+ */
+let platform: Platform;
+let project: { name: string; namespace: string };
+let dir: string;
+let configHome: string;
+let cleanupScratch: () => Promise<void>;
+
+beforeAll(async () => {
+  platform = await startPlatform();
+  project = await platform.createProject('cli');
+  const space = await scratch();
+  ({ dir, configHome } = space);
+  cleanupScratch = () => space.cleanup();
+  await mkdir(join(dir, 'target'), { recursive: true });
+  await mkdir(configHome, { recursive: true });
+  const login = await runCli(['login', platform.url, '--token-stdin'], { cwd: dir, configHome, stdin: platform.adminToken });
+  expect(login.code, login.stderr).toBe(0);
+}, 300_000);
+
+afterAll(async () => {
+  await cleanupScratch?.();
+  await platform?.stop();
+});
+
+const cli = (args: string[], timeoutMs = 240_000) => runCli(args, { cwd: dir, configHome, timeoutMs });
+const explain = (run: { stdout: string; stderr: string }) => `stdout:\n${run.stdout}\nstderr:\n${run.stderr}\nplatform problems:\n${JSON.stringify(platform.problems().slice(-10), null, 1)}\nplatform log: ${platform.logFile}`;
+const DEPLOY_TEST_MS = 300_000;
+
+describe('appserve on the whole platform', () => {
+  it('deploys a local jar end to end and prints the endpoint', async () => {
+    await makeJar(join(dir, 'target', 'hello-1.0.0.jar'));
+    const run = await cli(['deploy', 'target/hello-1.0.0.jar', '--project', project.name, '--timeout', '3m']);
+    expect(run.code, explain(run)).toBe(0);
+    expect(run.stdout).toMatch(/✓ hello v1 succeeded in/);
+    expect(run.stdout).toContain(`endpoint: http://hello.${project.namespace}.svc.cluster.local:8080`);
+    // The steps a person follows, in order.
+    const steps = ['uploaded hello-1.0.0.jar', 'new app: hello v1', 'image built', 'applied to the cluster', 'succeeded'];
+    const positions = steps.map((step) => run.stderr.indexOf(step));
+    expect(positions.every((p) => p >= 0), explain(run)).toBe(true);
+    expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+    expect(await readFile(join(dir, 'appserve.yaml'), 'utf8')).toContain('name: hello');
+  }, DEPLOY_TEST_MS);
+
+  it('a second `appserve deploy` creates version 2; --json output parses', async () => {
+    await makeJar(join(dir, 'target', 'hello-1.0.0.jar'), { extra: { 'CHANGELOG.txt': 'v2' } });
+    const run = await cli(['deploy', '--json', '--timeout', '3m']);
+    expect(run.code, explain(run)).toBe(0);
+    const result = JSON.parse(run.stdout) as { outcome: string; release: ReleaseView; app: AppView };
+    expect(result).toMatchObject({ outcome: 'succeeded', release: { version: 2, status: 'succeeded' }, app: { name: 'hello', status: 'running' } });
+    for (const line of run.stderr.trim().split('\n')) expect(() => JSON.parse(line)).not.toThrow();
+    const history = JSON.parse((await cli(['history', '--json'])).stdout) as { items: ReleaseView[] };
+    expect(history.items.map((r) => [r.version, r.status])).toEqual([
+      [2, 'succeeded'],
+      [1, 'superseded'],
+    ]);
+  }, DEPLOY_TEST_MS);
+
+  it('rolls back to version 1: a new release with v1\'s image', async () => {
+    const history = JSON.parse((await cli(['history', '--json'])).stdout) as { items: ReleaseView[] };
+    const v1 = history.items.find((r) => r.version === 1);
+    const run = await cli(['rollback', '--to', '1', '--json', '--timeout', '3m']);
+    expect(run.code, explain(run)).toBe(0);
+    const result = JSON.parse(run.stdout) as { release: ReleaseView };
+    expect(result.release).toMatchObject({ version: 3, status: 'succeeded', task_type: 'deploy', image: v1?.image });
+  }, DEPLOY_TEST_MS);
+
+  it('a rollout that fails exits 1 and prints the diagnosis and its hint', async () => {
+    await makeJar(join(dir, 'target', 'broken.jar'));
+    const run = await cli(['deploy', 'target/broken.jar', '--name', 'broken', '--project', project.name, '-e', 'SIM_BEHAVIOUR=crashloop', '--timeout', '3m']);
+    expect(run.code, explain(run)).toBe(1);
+    expect(run.stdout).toMatch(/✗ broken v1 failed after/);
+    const app = JSON.parse((await cli(['status', 'broken', '--json'])).stdout) as AppView;
+    const diagnosis = app.current_release?.diagnosis;
+    expect(diagnosis, explain(run)).toBeTruthy();
+    expect(run.stdout).toContain(`${diagnosis?.summary} [${diagnosis?.code}]`);
+    expect(run.stdout).toContain(`hint: ${diagnosis?.hint}`);
+    expect(run.stdout + run.stderr).not.toMatch(/\n\s+at .*\.ts:[0-9]+/);
+  }, DEPLOY_TEST_MS);
+});
