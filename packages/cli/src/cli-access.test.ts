@@ -1,5 +1,9 @@
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { copyFile, mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { freePort } from '@appserving/shared/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../../../services/gateway/src/testing/test-gateway.ts';
@@ -172,4 +176,18 @@ describe('login', () => {
     expect(run.code).toBe(3);
     expect(run.stderr).toContain('can be read by other users');
   });
+});
+
+describe('installable', () => {
+  it('the package builds to plain JavaScript that runs without type stripping (what `pnpm pack` ships)', async () => {
+    const packageDir = fileURLToPath(new URL('..', import.meta.url));
+    const out = join(dir, 'package');
+    await mkdir(out, { recursive: true });
+    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+    await promisify(execFile)(process.execPath, [tsc, '-p', join(packageDir, 'tsconfig.build.json'), '--outDir', join(out, 'dist')], { cwd: packageDir });
+    await copyFile(join(packageDir, 'package.json'), join(out, 'package.json'));
+    await symlink(join(packageDir, 'node_modules'), join(out, 'node_modules'));
+    const run = await promisify(execFile)(process.execPath, ['--no-experimental-strip-types', join(out, 'dist', 'main.js'), '--version']);
+    expect(run.stdout.trim()).toBe(JSON.parse(await readFile(join(packageDir, 'package.json'), 'utf8')).version);
+  }, 120_000);
 });
