@@ -66,6 +66,31 @@ function objectStoreApi(bucket: string, write: boolean): string[] {
   ];
 }
 
+/**
+ * KV buckets of the deployer (services/deployer/src/adapters: gate-store.ts GATE_BUCKET, app-locks.ts
+ * LOCK_BUCKET): promotion gates and per-app helm leases shared by its replicas.
+ */
+export const DEPLOYER_KV_BUCKETS = ['appserving_deployer_gates', 'appserving_deployer_locks'];
+
+/** JetStream API subjects for one KV bucket (its stream is KV_<bucket>), read and write. */
+function keyValueApi(bucket: string): string[] {
+  const stream = `KV_${bucket}`;
+  return [
+    `$JS.API.STREAM.INFO.${stream}`,
+    `$JS.API.STREAM.CREATE.${stream}`,
+    `$JS.API.STREAM.UPDATE.${stream}`,
+    `$JS.API.STREAM.MSG.GET.${stream}`,
+    `$JS.API.DIRECT.GET.${stream}`,
+    `$JS.API.DIRECT.GET.${stream}.>`,
+    `$JS.API.CONSUMER.CREATE.${stream}`,
+    `$JS.API.CONSUMER.CREATE.${stream}.>`,
+    `$JS.API.CONSUMER.INFO.${stream}.*`,
+    `$JS.API.CONSUMER.MSG.NEXT.${stream}.*`,
+    `$JS.API.CONSUMER.DELETE.${stream}.*`,
+    `$KV.${bucket}.>`,
+  ];
+}
+
 export function natsPermissions(): Record<Service, UserPermissions> {
   const catalogStreams = Object.values(streams);
   const allConsumers = Object.values(consumers) as ConsumerDefinition[];
@@ -116,6 +141,9 @@ export function natsPermissions(): Record<Service, UserPermissions> {
       publish.push(deployCommand.subjectPattern);
       // It fetches an artifact_url once and keeps the bytes in the upload store for the build Pod (ADR 0008).
       publish.push(...objectStoreApi(DEFAULT_ARTIFACT_BUCKET, true));
+    }
+    if (service === 'deployer') {
+      for (const bucket of DEPLOYER_KV_BUCKETS) publish.push(...keyValueApi(bucket));
     }
     if (service === 'watcher') {
       subscribe.push(rpcs.podLogs.subject);
