@@ -1,4 +1,4 @@
-import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { buildPodName, LABELS, MANAGED_SELECTOR, RetryableError } from '@appserving/shared';
 import type { ClusterAccessProvider } from '@appserving/shared/kube';
 import { buildFiles, buildSecret, kanikoPod, type KanikoBuildInput } from '../domain/kaniko-pod.ts';
@@ -55,34 +55,55 @@ export class KanikoBuilds {
     }
   }
 
-  /** Creates the build's Pod (or adopts the one a first delivery created), then its ConfigMap and Secret. */
+  /**
+   * Creates the build: its ConfigMap and Secret first (so the Pod never waits on a missing volume), then the Pod,
+   * or adopts the Pod a first delivery created; then the Pod is made the owner of the two, so Kubernetes deletes
+   * them with it.
+   */
   async create(clusterId: string, input: KanikoBuildInput): Promise<{ pod: V1Pod; adopted: boolean }> {
     await this.ensureNamespace(clusterId);
     const api = await this.#api(clusterId);
+    const name = buildPodName(input.ref.release_id);
+    for (const create of [
+      () => api.createNamespacedConfigMap({ namespace: this.#namespace, body: buildFiles(input) }),
+      () => api.createNamespacedSecret({ namespace: this.#namespace, body: buildSecret(input) }),
+    ]) {
+      await create().catch((error: unknown) => {
+        if (statusOf(error) !== 409) throw kubeError(error, `creating the files of build ${name}`);
+      });
+    }
     let pod: V1Pod;
     let adopted = false;
     try {
       pod = await api.createNamespacedPod({ namespace: this.#namespace, body: kanikoPod(input) });
     } catch (error) {
-      if (statusOf(error) !== 409) throw kubeError(error, `creating build Pod ${buildPodName(input.ref.release_id)}`);
+      if (statusOf(error) !== 409) throw kubeError(error, `creating build Pod ${name}`);
       const existing = await this.find(clusterId, input.ref.release_id);
-      if (!existing) throw new RetryableError('build_pod_conflict', `build Pod ${buildPodName(input.ref.release_id)} exists and vanished at once; retrying`);
+      if (!existing) throw new RetryableError('build_pod_conflict', `build Pod ${name} exists and vanished at once; retrying`);
       pod = existing;
       adopted = true;
     }
-    const owner = { uid: pod.metadata?.uid ?? '' };
-    for (const create of [
-      () => api.createNamespacedConfigMap({ namespace: this.#namespace, body: buildFiles(input, owner) }),
-      () => api.createNamespacedSecret({ namespace: this.#namespace, body: buildSecret(input, owner) }),
-    ]) {
-      await create().catch((error: unknown) => {
-        if (statusOf(error) !== 409) throw kubeError(error, `creating the files of build ${buildPodName(input.ref.release_id)}`);
-      });
-    }
+    await this.own(clusterId, pod);
     return { pod, adopted };
   }
 
-  /** Marks the Pod with why it goes, then deletes it (its ConfigMap and Secret go with it). */
+  /** Makes the Pod the owner of its ConfigMap and Secret (again after a redelivery: a no-op when it is). */
+  async own(clusterId: string, pod: V1Pod): Promise<void> {
+    const api = await this.#api(clusterId);
+    const name = pod.metadata?.name ?? '';
+    const body = { metadata: { ownerReferences: [{ apiVersion: 'v1', kind: 'Pod', name, uid: pod.metadata?.uid ?? '', blockOwnerDeletion: false, controller: false }] } };
+    const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+    for (const patch of [
+      () => api.patchNamespacedConfigMap({ name, namespace: this.#namespace, body }, merge),
+      () => api.patchNamespacedSecret({ name, namespace: this.#namespace, body }, merge),
+    ]) {
+      await patch().catch((error: unknown) => {
+        if (statusOf(error) !== 404) throw kubeError(error, `handing the files of build ${name} to its Pod`);
+      });
+    }
+  }
+
+  /** Marks the Pod with why it goes, then deletes it, its ConfigMap and its Secret. */
   async remove(clusterId: string, releaseId: string, reason?: string): Promise<void> {
     const api = await this.#api(clusterId);
     const name = buildPodName(releaseId);
@@ -91,10 +112,15 @@ export class KanikoBuilds {
         .patchNamespacedPod({ name, namespace: this.#namespace, body: [{ op: 'add', path: `/metadata/annotations/${CANCELLED_ANNOTATION.replace('/', '~1')}`, value: reason }] })
         .catch(() => {});
     }
-    try {
-      await api.deleteNamespacedPod({ name, namespace: this.#namespace, gracePeriodSeconds: 0 });
-    } catch (error) {
-      if (statusOf(error) !== 404) throw kubeError(error, `deleting build Pod ${name}`);
+    // The ConfigMap and Secret go with their owner; deleted here too, for a build whose Pod was never made.
+    for (const remove of [
+      () => api.deleteNamespacedPod({ name, namespace: this.#namespace, gracePeriodSeconds: 0 }),
+      () => api.deleteNamespacedSecret({ name, namespace: this.#namespace }),
+      () => api.deleteNamespacedConfigMap({ name, namespace: this.#namespace }),
+    ]) {
+      await remove().catch((error: unknown) => {
+        if (statusOf(error) !== 404) throw kubeError(error, `deleting build ${name}`);
+      });
     }
   }
 

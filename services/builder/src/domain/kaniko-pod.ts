@@ -6,8 +6,8 @@ import { ARTIFACT_FILE, PYTHON_LAUNCHER_FILE } from './dockerfile.ts';
  * The objects of one Kaniko build on the target cluster, all named `build-<release id>` so a redelivered command
  * finds them: the Pod, a ConfigMap with the Dockerfile (and the Python launcher), and a Secret with the token the
  * Pod's init container uses to download the artifact from the builder (and, when the builder holds the registry
- * credentials, the Docker config Kaniko pushes with). ConfigMap and Secret are owned by the Pod, so Kubernetes
- * deletes them with it.
+ * credentials, the Docker config Kaniko pushes with). ConfigMap and Secret are made first and then owned by the
+ * Pod, so Kubernetes deletes them with it.
  *
  * The Pod: an init container (curl) downloads the verified artifact into an emptyDir; Kaniko builds from it and
  * writes the pushed digest to its termination log (`--digest-file=/dev/termination-log`), which the builder reads
@@ -156,31 +156,27 @@ export function kanikoPod(input: KanikoBuildInput): V1Pod {
 }
 
 /** The Dockerfile (and launcher) of a build, owned by its Pod. */
-export function buildFiles(input: KanikoBuildInput, owner: { uid: string }): V1ConfigMap {
+export function buildFiles(input: KanikoBuildInput): V1ConfigMap {
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: { name: buildPodName(input.ref.release_id), namespace: input.namespace, labels: buildLabels(input.ref), ownerReferences: [ownerRef(input, owner)] },
+    metadata: { name: buildPodName(input.ref.release_id), namespace: input.namespace, labels: buildLabels(input.ref) },
     data: { Dockerfile: input.dockerfile, ...(input.launcher ? { [PYTHON_LAUNCHER_FILE]: input.launcher } : {}) },
   };
 }
 
 /** The download token (and push credentials, when the builder holds them), owned by the Pod. */
-export function buildSecret(input: KanikoBuildInput, owner: { uid: string }): V1Secret {
+export function buildSecret(input: KanikoBuildInput): V1Secret {
   return {
     apiVersion: 'v1',
     kind: 'Secret',
     type: 'Opaque',
-    metadata: { name: buildPodName(input.ref.release_id), namespace: input.namespace, labels: buildLabels(input.ref), ownerReferences: [ownerRef(input, owner)] },
+    metadata: { name: buildPodName(input.ref.release_id), namespace: input.namespace, labels: buildLabels(input.ref) },
     stringData: {
       'fetch-header': `Authorization: Bearer ${input.fetchToken}`,
       ...(input.dockerConfigJson && !input.registrySecretName ? { 'config.json': input.dockerConfigJson } : {}),
     },
   };
-}
-
-function ownerRef(input: KanikoBuildInput, owner: { uid: string }) {
-  return { apiVersion: 'v1', kind: 'Pod', name: buildPodName(input.ref.release_id), uid: owner.uid, blockOwnerDeletion: false, controller: false };
 }
 
 /** Docker's config.json for one registry: what Kaniko reads to push. */

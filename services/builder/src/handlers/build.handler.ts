@@ -110,6 +110,7 @@ export function buildHandler(deps: BuildDeps): Handler {
       const existing = await deps.kaniko.find(release.cluster_id, release.release_id);
       if (existing) {
         log.info('adopting the build Pod of an earlier delivery');
+        await deps.kaniko.own(release.cluster_id, existing);
         return { digest: await waitForPod(release, events, ctx, repo, existing.metadata?.annotations?.['appserving.dev/cache-key']), reused: false };
       }
     }

@@ -70,6 +70,9 @@ describe('direct builds', () => {
     expect(result.data.reused).toBe(false);
     expect(result.id).toBe(`${ref.release_id}.build.succeeded`);
 
+    // The deploy command follows the result; wait for it, then a little longer, to see that it comes once.
+    await world.waitForMessage(ref.release_id, (m) => m.type === 'dev.appserving.command.deploy.v1');
+    await new Promise((resolve) => setTimeout(resolve, 500));
     const events = world.eventsOf(ref.release_id);
     const started = events.find((m) => m.type === 'dev.appserving.build.started.v1');
     expect(started?.data.method).toBe('direct');

@@ -130,7 +130,12 @@ describe('Kaniko builds', () => {
       expect(fetcher?.args).toContain('@/var/run/appserving/fetch/fetch-header');
       expect(fetcher?.args?.join(' ')).not.toMatch(/Bearer/);
 
-      const files = await core.readNamespacedConfigMap({ name: `build-${ref.release_id}`, namespace });
+      // Made before the Pod, then handed to it (owner), so they go when the Pod goes.
+      let files = await core.readNamespacedConfigMap({ name: `build-${ref.release_id}`, namespace });
+      for (let i = 0; i < 50 && !files.metadata?.ownerReferences; i++) {
+        await sleep(100);
+        files = await core.readNamespacedConfigMap({ name: `build-${ref.release_id}`, namespace });
+      }
       expect(files.data?.Dockerfile).toContain(`FROM ${python.repo.host}/${python.repo.repository}@${python.digest}`);
       expect(files.data?.Dockerfile).toContain('ENTRYPOINT ["python", "/opt/appserving/launch.py", "run", "/app"]');
       expect(files.data?.['appserving-launch.py']).toContain('def install(archive, directory):');
@@ -143,6 +148,8 @@ describe('Kaniko builds', () => {
       const result = await world.waitForResult(ref.release_id);
       expect(result.type).toBe('dev.appserving.build.succeeded.v1');
       expect(result.data).toMatchObject({ digest, reused: false, image: `${registryPrefix}/default/reports:v1@${digest}` });
+      await world.waitForMessage(ref.release_id, (m) => m.type === 'dev.appserving.command.deploy.v1');
+      await sleep(500);
       const phases = world.eventsOf(ref.release_id).filter((m) => m.type === 'dev.appserving.build.progress.v1').map((m) => m.data.phase);
       expect(phases).toContain('building');
       expect(world.eventsOf(ref.release_id).filter((m) => m.type === 'dev.appserving.command.deploy.v1')).toHaveLength(1);
@@ -150,6 +157,8 @@ describe('Kaniko builds', () => {
       const tagged = await fetch(`${cluster.registryUrl}/v2/k-${run}/default/reports/manifests/v1`, { method: 'HEAD', headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' } });
       expect(tagged.headers.get('docker-content-digest')).toBe(digest);
       await podGone(ref.release_id);
+      expect(await core.readNamespacedSecret({ name: `build-${ref.release_id}`, namespace }).then(() => 'still there', () => 'gone')).toBe('gone');
+      expect(await core.readNamespacedConfigMap({ name: `build-${ref.release_id}`, namespace }).then(() => 'still there', () => 'gone')).toBe('gone');
     } finally {
       await builder.stop();
     }

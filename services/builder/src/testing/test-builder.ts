@@ -49,6 +49,8 @@ export interface BuilderWorld {
   build(ref: ReleaseRefV1, spec: ReleaseSpecV1, thenDeploy?: boolean): Promise<void>;
   eventsOf(releaseId: string): RecordedMessage[];
   waitForResult(releaseId: string, timeoutMs?: number): Promise<RecordedMessage>;
+  /** The first recorded message of a release that `match` accepts, waiting for it. */
+  waitForMessage(releaseId: string, match: (m: RecordedMessage) => boolean, timeoutMs?: number): Promise<RecordedMessage>;
   close(): Promise<void>;
 }
 
@@ -171,12 +173,15 @@ export async function startBuilderWorld(options: { kubeconfigPath: string; regis
     eventsOf(releaseId) {
       return messages.filter((m) => (m.data?.release as { release_id?: string } | undefined)?.release_id === releaseId);
     },
-    async waitForResult(releaseId, timeoutMs = 60_000) {
+    waitForResult(releaseId, timeoutMs = 60_000) {
+      return world.waitForMessage(releaseId, (m) => m.type === 'dev.appserving.build.succeeded.v1' || m.type === 'dev.appserving.build.failed.v1', timeoutMs);
+    },
+    async waitForMessage(releaseId, match, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const result = world.eventsOf(releaseId).find((m) => m.type === 'dev.appserving.build.succeeded.v1' || m.type === 'dev.appserving.build.failed.v1');
-        if (result) return result;
-        if (Date.now() > deadline) throw new Error(`no build result for ${releaseId} within ${timeoutMs} ms; saw ${JSON.stringify(world.eventsOf(releaseId).map((m) => m.type))}`);
+        const found = world.eventsOf(releaseId).find(match);
+        if (found) return found;
+        if (Date.now() > deadline) throw new Error(`no such message for ${releaseId} within ${timeoutMs} ms; saw ${JSON.stringify(world.eventsOf(releaseId).map((m) => m.type))}`);
         await sleep(100);
       }
     },
