@@ -53,15 +53,19 @@ const targetPods = 'namespace="{{ namespace }}",pod=~"{{ target }}-[0-9a-zA-Z]+(
  */
 export const analysisMetrics = {
   requestSuccessRate: {
-    /** Metric (and MetricTemplate suffix) name; Flagger names it in its "Halt advancement" events. */
-    name: 'request-success-rate',
+    /**
+     * Metric (and MetricTemplate suffix) name; Flagger names it in its "Halt advancement" events. Not
+     * `request-success-rate` or `request-duration`: Flagger treats those names as its built-in metrics and ignores
+     * the template.
+     */
+    name: 'success-rate',
     unit: 'percent',
     query:
       `sum(rate(http_server_request_duration_seconds_count{${targetPods},http_response_status_code!~"5.."}[{{ interval }}]))` +
       ` / sum(rate(http_server_request_duration_seconds_count{${targetPods}}[{{ interval }}])) * 100`,
   },
   requestDuration: {
-    name: 'request-duration-p99',
+    name: 'latency-p99',
     unit: 'milliseconds',
     query: `histogram_quantile(0.99, sum by (le) (rate(http_server_request_duration_seconds_bucket{${targetPods}}[{{ interval }}]))) * 1000`,
   },
