@@ -10,6 +10,7 @@ import {
 import { createClusterAccessProvider } from '@appserving/shared/kube';
 import { createArtifactStore, type ArtifactStore, type HostResolver } from '@appserving/shared/artifacts';
 import { registerBuildArtifactsRoute } from './adapters/build-artifacts.route.ts';
+import { createBuildMetrics } from './adapters/build-metrics.ts';
 import { KanikoBuilds } from './adapters/kaniko-builds.ts';
 import { RegistryClient } from './adapters/registry/registry-client.ts';
 import type { builderSettings } from './config.ts';
@@ -48,6 +49,7 @@ export function createBuilder(runtime: Runtime, config: BuilderConfig, options: 
       registry,
       kaniko,
       maxDeliveries: runtime.config.maxDeliveries,
+      metrics: createBuildMetrics(runtime.metrics.registry),
       store: () => {
         if (!store) throw new Error('the artifact store is opened at start');
         return store;

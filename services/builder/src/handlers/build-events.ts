@@ -26,6 +26,9 @@ export class BuildEvents {
   readonly #throttle: ProgressThrottle;
   #sequence = 0;
   #queue: Promise<void> = Promise.resolve();
+  #stillPhase: BuildPhase | undefined;
+  #stillMinutes = 0;
+  #forced = false;
 
   constructor(deps: { publisher: Publisher; ref: ReleaseRefV1; log: Logger; now?: () => number }) {
     this.#publisher = deps.publisher;
@@ -44,7 +47,7 @@ export class BuildEvents {
 
   /** A progress line, when the throttle lets it through. */
   progress(phase: BuildPhase, message: string, bytes?: { done: number; total: number | undefined }): void {
-    if (!this.#throttle.admit(phase, bytes?.done, bytes?.total)) return;
+    if (!this.#throttle.admit(phase, bytes?.done, bytes?.total) && !this.#forced) return;
     this.#sequence += 1;
     const id = this.#id(`build.progress.${this.#sequence}`);
     const data = {
@@ -60,6 +63,26 @@ export class BuildEvents {
         () => undefined,
         (error: unknown) => this.#log.warn({ err: error }, 'could not publish a build progress line'),
       );
+  }
+
+  /**
+   * A line for a long phase that moves no bytes (a Kaniko build): the phase line itself, then one a minute, so a
+   * person watching sees the build is alive and for how long it has run.
+   */
+  still(phase: BuildPhase, message: string, sinceMs: number, now = Date.now()): void {
+    const minutes = Math.floor((now - sinceMs) / 60_000);
+    if (phase !== this.#stillPhase) {
+      this.#stillPhase = phase;
+      this.#stillMinutes = minutes;
+      this.progress(phase, message);
+      return;
+    }
+    if (minutes > this.#stillMinutes) {
+      this.#stillMinutes = minutes;
+      this.#forced = true;
+      this.progress(phase, `${message} (${minutes} min)`);
+      this.#forced = false;
+    }
   }
 
   /** Waits for progress lines already queued, so they come before the result. */

@@ -17,6 +17,7 @@ import {
 import type { ClusterAccessProvider } from '@appserving/shared/kube';
 import { parseArtifactHostAllowlist, type ArtifactStore, type HostResolver } from '@appserving/shared/artifacts';
 import { readAppTarget } from '../adapters/app-target.ts';
+import type { BuildMetrics } from '../adapters/build-metrics.ts';
 import { stageArtifact, type StagedArtifact } from '../adapters/artifact-source.ts';
 import { buildArtifactPath, buildArtifactToken } from '../adapters/build-artifacts.route.ts';
 import { CANCELLED_ANNOTATION, type KanikoBuilds } from '../adapters/kaniko-builds.ts';
@@ -54,11 +55,17 @@ export interface BuildDeps {
   readonly maxDeliveries: number;
   /** Tests only: resolves artifact hosts (never real DNS). */
   readonly resolve?: HostResolver;
+  readonly metrics?: BuildMetrics;
 }
 
 interface BuildResult {
   digest: string;
   reused: boolean;
+}
+
+/** What one build has decided so far (for metrics). */
+interface BuildTrace {
+  method: 'direct' | 'kaniko' | 'unknown';
 }
 
 export function buildHandler(deps: BuildDeps): Handler {
@@ -72,12 +79,18 @@ export function buildHandler(deps: BuildDeps): Handler {
     const log = ctx.log.child({ appId: release.app_id, releaseId: release.release_id, version: release.version });
     const events = new BuildEvents({ publisher: deps.publisher, ref: release, log });
     const started = Date.now();
+    const trace: BuildTrace = { method: 'unknown' };
+    const record = (outcome: 'built' | 'reused' | 'failed') => {
+      deps.metrics?.builds.inc({ method: trace.method, outcome });
+      deps.metrics?.buildSeconds.observe({ method: trace.method, outcome }, (Date.now() - started) / 1000);
+    };
     try {
-      const result = await build(release, spec, events, ctx, log);
+      const result = await build(release, spec, events, ctx, log, trace);
       const repo = await targetRepo(release);
       const image = `${formatImageRef({ ...repo, tag: versionTag(release) })}@${result.digest}`;
       await events.succeeded(image, result.digest, result.reused);
       if (event.data.then_deploy) await events.deploy(spec, image);
+      record(result.reused ? 'reused' : 'built');
       log.info({ image, reused: result.reused, tookMs: Date.now() - started }, 'build succeeded');
     } catch (error) {
       if (ctx.signal.aborted) throw error;
@@ -86,6 +99,7 @@ export function buildHandler(deps: BuildDeps): Handler {
         const reason = error instanceof BuildFailure || !lastTry || (isAppServingError(error) && error.kind === 'input') ? (error as Error).message : `gave up after ${ctx.deliveryCount} attempts: ${(error as Error).message}`;
         log.warn({ err: error, reason }, 'build failed');
         await events.failed(reason, error instanceof BuildFailure ? error.logTail : []);
+        record('failed');
         return;
       }
       throw error;
@@ -97,12 +111,13 @@ export function buildHandler(deps: BuildDeps): Handler {
     return imageRepository(config.registry, app?.namespace ?? 'default', release.app_name);
   }
 
-  async function build(release: ReleaseRefV1, spec: ReleaseSpecV1, events: BuildEvents, ctx: HandlerContext, log: Logger): Promise<BuildResult> {
+  async function build(release: ReleaseRefV1, spec: ReleaseSpecV1, events: BuildEvents, ctx: HandlerContext, log: Logger, trace: BuildTrace): Promise<BuildResult> {
     const app = await readAppTarget(deps.db, release.app_id);
     if (!app) throw new InputError('app_not_found', `app ${release.app_id} is not registered: the build has no app to belong to`);
     if (app.deleting) throw new BuildFailure('cancelled: app deleted');
     if (!config.registry) throw new InputError('registry_not_configured', 'the builder has no registry to push images to: set APPSERVING_REGISTRY (e.g. harbor.example.com/appserving)');
     const plan = planBuild(spec, { defaultMethod: config.buildDefaultMethod, baseImages });
+    trace.method = plan.method;
     const repo = imageRepository(config.registry, app.namespace, release.app_name);
     await events.started(plan.method);
 
@@ -248,7 +263,7 @@ export function buildHandler(deps: BuildDeps): Handler {
       const state = buildPodState(pod, Date.now(), deadline);
       switch (state.kind) {
         case 'running':
-          events.progress(state.phase, state.message);
+          events.still(state.phase, state.message, Date.parse(String(pod.metadata?.creationTimestamp ?? new Date().toISOString())));
           break;
         case 'succeeded':
           await deps.kaniko.remove(clusterId, releaseId);

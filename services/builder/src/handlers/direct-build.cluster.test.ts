@@ -8,11 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../adapters/registry/registry-client.ts';
 import { testCluster } from '../testing/cluster.ts';
 import { fakeJar, layerEntries, seedBaseImage } from '../testing/registry-fixtures.ts';
-import { baseSpec, startBuilderWorld, type BuilderWorld } from '../testing/test-builder.ts';
+import { baseSpec, startBuilderWorld, type BuilderWorld, type RunningBuilder } from '../testing/test-builder.ts';
 
 const cluster = testCluster();
 const run = randomBytes(3).toString('hex');
 let world: BuilderWorld;
+let builder: RunningBuilder;
 
 let client: RegistryClient;
 let http: Server;
@@ -31,7 +32,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   httpPort = (http.address() as AddressInfo).port;
   world = await startBuilderWorld({ kubeconfigPath: cluster.kubeconfigPath, registryHost: `${cluster.registryHost}/t-${run}` });
-  await world.startBuilder(
+  builder = await world.startBuilder(
     {
       APPSERVING_BASE_IMAGE_JAR: jre.reference,
       APPSERVING_BASE_IMAGE_WAR: tomcat.reference,
@@ -117,6 +118,8 @@ describe('direct builds', () => {
     expect(world.eventsOf(second.release_id).some((m) => m.type === 'dev.appserving.build.progress.v1' && m.data.phase === 'pushing')).toBe(false);
     const { digest } = await registryJson(`/v2/t-${run}/default/billing/manifests/v2`);
     expect(digest).toBe(one.data.digest);
+    const metrics = await (await fetch(`http://127.0.0.1:${builder.config.httpPort}/metrics`)).text();
+    expect(metrics).toMatch(/appserving_builds_total\{[^}]*method="direct",outcome="reused"[^}]*\} [1-9]/);
   });
 
   it('fetches a war from its artifact_url under the fetch rules and puts it under Tomcat as ROOT.war', async () => {
