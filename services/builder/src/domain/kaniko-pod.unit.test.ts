@@ -40,7 +40,7 @@ describe('Kaniko build Pod', () => {
   it('python: the launcher is mounted into the context by subPath', () => {
     const mounts = kanikoPod(input).spec?.containers[0]?.volumeMounts;
     expect(mounts).toContainEqual({ name: 'build-files', mountPath: '/workspace/appserving-launch.py', subPath: 'appserving-launch.py', readOnly: true });
-    const jar = kanikoPod({ ...input, appType: 'jar', launcher: undefined as unknown as string }).spec?.containers[0]?.volumeMounts;
+    const jar = kanikoPod({ ...input, appType: 'jar', launcher: undefined }).spec?.containers[0]?.volumeMounts;
     expect(jar?.some((m) => m.subPath)).toBe(false);
   });
 
