@@ -16,7 +16,7 @@ export interface GateRecord {
   waitingAnnounced: boolean;
   /** `rolled-back` was published (Flagger reported the rollback of a failed analysis). */
   rollbackAnnounced: boolean;
-  /** Flagger's last complaint about the analysis (e.g. `Halt orders.shop advancement request-success-rate 50.00 < 99`). */
+  /** Flagger's last complaint about the analysis (e.g. `Halt orders.shop advancement success-rate 50.00 < 99`). */
   lastWarning: string | null;
   updatedAt: string;
 }

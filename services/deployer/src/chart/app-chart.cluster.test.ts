@@ -175,8 +175,8 @@ describe('app chart: canary and blue-green', () => {
       'Canary/orders',
       'ConfigMap/orders-config',
       'Deployment/orders',
-      'MetricTemplate/orders-request-duration-p99',
-      'MetricTemplate/orders-request-success-rate',
+      'MetricTemplate/orders-latency-p99',
+      'MetricTemplate/orders-success-rate',
       'Secret/orders-secrets',
     ]);
     const canary = one(objects, 'Canary');
@@ -191,8 +191,8 @@ describe('app chart: canary and blue-green', () => {
         stepWeight: 20,
         maxWeight: 60,
         metrics: [
-          { name: 'request-success-rate', templateRef: { name: 'orders-request-success-rate' }, thresholdRange: { min: 99 }, interval: '60s' },
-          { name: 'request-duration-p99', templateRef: { name: 'orders-request-duration-p99' }, thresholdRange: { max: 500 }, interval: '60s' },
+          { name: 'success-rate', templateRef: { name: 'orders-success-rate' }, thresholdRange: { min: 99 }, interval: '60s' },
+          { name: 'latency-p99', templateRef: { name: 'orders-latency-p99' }, thresholdRange: { max: 500 }, interval: '60s' },
         ],
         webhooks: [
           { name: 'appserving-confirm-promotion', type: 'confirm-promotion', url: 'http://127.0.0.1:9114/flagger/v1/apps/a/releases/r/token/confirm-promotion', timeout: '5s' },
@@ -202,7 +202,7 @@ describe('app chart: canary and blue-green', () => {
       },
     });
     expect(canary.spec.service.apex.labels).toMatchObject({ 'app.kubernetes.io/managed-by': 'appserving', 'appserving.dev/app-id': ids.app });
-    const template = objects.find((o) => o.metadata.name === 'orders-request-success-rate');
+    const template = objects.find((o) => o.metadata.name === 'orders-success-rate');
     expect(template?.spec.provider).toEqual({ type: 'prometheus', address: 'http://127.0.0.1:26407' });
     expect(template?.spec.query).toContain('http_server_request_duration_seconds_count{namespace="{{ namespace }}",pod=~"{{ target }}-');
     const pod = one(objects, 'Deployment').spec.template;

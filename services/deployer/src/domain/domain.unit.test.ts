@@ -54,8 +54,8 @@ describe('gate tokens', () => {
 
 describe('Flagger events', () => {
   it('keeps what Flagger says about the metrics, not the waiting', () => {
-    expect(analysisComplaint('Halt orders.shop advancement request-success-rate 50.00 < 99')).toBe('Halt orders.shop advancement request-success-rate 50.00 < 99');
-    expect(analysisComplaint('Halt advancement no values found for custom metric: request-success-rate: no values found')).toMatch(/no values found/);
+    expect(analysisComplaint('Halt orders.shop advancement success-rate 50.00 < 99')).toBe('Halt orders.shop advancement success-rate 50.00 < 99');
+    expect(analysisComplaint('Halt advancement no values found for custom metric: success-rate: no values found')).toMatch(/no values found/);
     expect(analysisComplaint('Halt orders.shop advancement waiting for promotion approval appserving-confirm-promotion')).toBeUndefined();
     expect(analysisComplaint('Advance orders.shop canary weight 20')).toBeUndefined();
   });
