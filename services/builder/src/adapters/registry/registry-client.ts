@@ -82,6 +82,7 @@ export class RegistryClient {
   readonly #credentials: (host: string) => RegistryCredentials | undefined;
   /** Authorization header per host and scope, with its expiry. */
   readonly #auth = new Map<string, { header: string; until: number }>();
+  readonly #authorizing = new Map<string, Promise<string>>();
 
   constructor(options: RegistryClientOptions = {}) {
     const timeout = options.timeoutMs ?? 120_000;
@@ -318,8 +319,9 @@ export class RegistryClient {
 
   async #send(host: string, options: SendOptions): Promise<Dispatcher.ResponseData> {
     const key = `${host} ${options.scope}`;
-    const cached = this.#auth.get(key);
-    const first = await this.#request(host, options, cached && cached.until > Date.now() ? cached.header : undefined);
+    // A token that may push to a repository may also pull from it: reuse it rather than ask for another.
+    const cached = [key, key.replace(/:pull$/, ':pull,push')].map((k) => this.#auth.get(k)).find((entry) => entry && entry.until > Date.now());
+    const first = await this.#request(host, options, cached?.header);
     if (first.statusCode !== 401) return first;
     const challenge = parseChallenge(header(first, 'www-authenticate'));
     await first.body.dump();
@@ -327,7 +329,13 @@ export class RegistryClient {
     if (!challenge || !replayable) {
       throw denied(host, options.what, 401, challenge ? 'a streamed request was challenged; the token had expired' : 'no usable WWW-Authenticate challenge');
     }
-    const authorization = await this.#authorize(host, options.scope, challenge, options.signal);
+    // Requests for one scope that start together share one token request.
+    let pending = this.#authorizing.get(key);
+    if (!pending) {
+      pending = this.#authorize(host, options.scope, challenge, options.signal).finally(() => this.#authorizing.delete(key));
+      this.#authorizing.set(key, pending);
+    }
+    const authorization = await pending;
     const second = await this.#request(host, options, authorization);
     if (second.statusCode === 401) {
       await second.body.dump();
