@@ -3,7 +3,7 @@
  * deployer and the watcher all take them from here: the watcher selects on exactly the labels the others set.
  */
 export const LABELS = {
-  /** Always `appserving` on every object the platform creates. */
+  /** `appserving` on what the platform creates itself (build Pods, pod templates); helm makes it `Helm` on what it installs. */
   managedBy: 'app.kubernetes.io/managed-by',
   /** The app's name. */
   name: 'app.kubernetes.io/name',
@@ -13,6 +13,7 @@ export const LABELS = {
   component: 'app.kubernetes.io/component',
   /** The version label a person gave (`v1`, `1.4.2`). */
   version: 'app.kubernetes.io/version',
+  /** On every object of an app: what the watcher selects on (MANAGED_SELECTOR). */
   appId: 'appserving.dev/app-id',
   releaseId: 'appserving.dev/release-id',
   /** The platform's version number of the release (1, 2, ...). */
@@ -21,8 +22,12 @@ export const LABELS = {
 
 export const MANAGED_BY = 'appserving';
 
-/** Label selector of everything the platform manages on a cluster. */
-export const MANAGED_SELECTOR = `${LABELS.managedBy}=${MANAGED_BY}`;
+/**
+ * Label selector of everything the platform manages on a cluster: every object carries its app's id. Not
+ * `app.kubernetes.io/managed-by`: helm sets that label to `Helm` on every top-level object it installs (its
+ * ownership check requires it), so only pod templates and the builder's own Pods keep `appserving` there.
+ */
+export const MANAGED_SELECTOR = LABELS.appId;
 
 /** Namespace of an app: its project's, or `default` for an app made without a project (admin tokens only). */
 export function appNamespace(projectNamespace: string | null | undefined): string {

@@ -204,7 +204,7 @@ export function createClusterWatch(deps: {
     if (!labels) return;
     const releaseId = labels[LABELS.releaseId];
     const appId = labels[LABELS.appId];
-    if (releaseId && !followed.has(releaseId) && labels[LABELS.managedBy]) follow(releaseId);
+    if (releaseId && !followed.has(releaseId) && labels[LABELS.appId]) follow(releaseId);
     if (releaseId && followed.has(releaseId)) enqueue(releaseId);
     if (appId) for (const id of byApp.get(appId) ?? []) enqueue(id);
   }
