@@ -159,6 +159,13 @@ describe('Kaniko builds', () => {
       await podGone(ref.release_id);
       expect(await core.readNamespacedSecret({ name: `build-${ref.release_id}`, namespace }).then(() => 'still there', () => 'gone')).toBe('gone');
       expect(await core.readNamespacedConfigMap({ name: `build-${ref.release_id}`, namespace }).then(() => 'still there', () => 'gone')).toBe('gone');
+
+      // The same artifact again: the image is reused, no Pod is made.
+      const again = world.ref(app, 'reports', 2);
+      await world.build(again, app.spec);
+      const reused = await world.waitForResult(again.release_id);
+      expect(reused.data).toMatchObject({ digest, reused: true, image: `${registryPrefix}/default/reports:v2@${digest}` });
+      expect(await core.readNamespacedPod({ name: `build-${again.release_id}`, namespace }).then(() => 'made', () => 'none')).toBe('none');
     } finally {
       await builder.stop();
     }
