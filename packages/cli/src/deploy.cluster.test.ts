@@ -8,7 +8,8 @@ import { makeJar, runCli, scratch } from './testing/run-cli.ts';
 /**
  * The real `appserve` against the real platform (gateway, builder, deployer, watcher in one process) on the local
  * Kubernetes cluster: a local jar deployed end to end, a second deploy as version 2, a rollback, and a rollout
- * that fails (pods that crash-loop, chosen by the simulated node through SIM_BEHAVIOUR) with its diagnosis.
+ * that fails with its diagnosis (pods asking for more CPU than any node has: the real scheduler leaves them
+ * unschedulable, on any version of the simulated node).
  */
 let platform: Platform;
 let project: { name: string; namespace: string };
@@ -75,9 +76,9 @@ describe('appserve on the whole platform', () => {
     expect(result.release).toMatchObject({ version: 3, status: 'succeeded', task_type: 'deploy', image: v1?.image });
   }, DEPLOY_TEST_MS);
 
-  it('a rollout that fails exits 1 and prints the diagnosis and its hint', async () => {
+  it('a rollout that fails exits 1 and prints the diagnosis and its hint (unschedulable pods)', async () => {
     await makeJar(join(dir, 'target', 'broken.jar'));
-    const run = await cli(['deploy', 'target/broken.jar', '--name', 'broken', '--project', project.name, '-e', 'SIM_BEHAVIOUR=crashloop', '--timeout', '3m']);
+    const run = await cli(['deploy', 'target/broken.jar', '--name', 'broken', '--project', project.name, '--resources', 'cpu=500,memory=1Gi', '--timeout', '3m']);
     expect(run.code, explain(run)).toBe(1);
     expect(run.stdout).toMatch(/✗ broken v1 failed after/);
     const app = JSON.parse((await cli(['status', 'broken', '--json'])).stdout) as AppView;
