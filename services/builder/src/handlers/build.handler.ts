@@ -132,7 +132,10 @@ export function buildHandler(deps: BuildDeps): Handler {
 
     const timeout = AbortSignal.timeout(config.buildTimeoutMs);
     const signal = AbortSignal.any([ctx.signal, timeout]);
-    const base = await resolveBaseImage(deps.registry, parseImageRef(plan.baseImage), platform, signal);
+    const timedOut = (during: string) => (error: unknown) => {
+      throw timeout.aborted ? new BuildFailure(`the build took longer than ${minutes(config.buildTimeoutMs)} while ${during}`) : error;
+    };
+    const base = await resolveBaseImage(deps.registry, parseImageRef(plan.baseImage), platform, signal).catch(timedOut('resolving the base image'));
     events.progress('fetching-artifact', 'fetching the artifact');
     const artifact = await stageArtifact(spec.artifact_url as string, {
       store: deps.store(),
@@ -147,12 +150,10 @@ export function buildHandler(deps: BuildDeps): Handler {
         ctx.working();
         events.progress('fetching-artifact', `fetched ${mib(done)}${total ? ` of ${mib(total)}` : ''}`, { done, total });
       },
-    }).catch((error: unknown) => {
-      throw timeout.aborted ? new BuildFailure(`the build took longer than ${minutes(config.buildTimeoutMs)} while fetching the artifact`) : error;
-    });
+    }).catch(timedOut('fetching the artifact'));
     try {
       const key = cacheKey({ artifactSha256: artifact.sha256, baseDigest: base.digest, template: plan.template, port: plan.port, platform: config.buildPlatform });
-      const cached = await deps.registry.headManifest(repo, cacheTag(key), signal);
+      const cached = await deps.registry.headManifest(repo, cacheTag(key), signal).catch(timedOut('looking for an earlier image'));
       if (cached) {
         await tagImage(repo, cached.digest, [versionTag(release)], signal);
         log.info({ digest: cached.digest, key }, 'same artifact, base image and template as an earlier build: reusing its image');
