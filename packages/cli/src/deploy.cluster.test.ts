@@ -76,6 +76,31 @@ describe('appserve on the whole platform', () => {
     expect(result.release).toMatchObject({ version: 3, status: 'succeeded', task_type: 'deploy', image: v1?.image });
   }, DEPLOY_TEST_MS);
 
+  it('events prints the record of the rollouts; --json lines parse', async () => {
+    const run = await cli(['events', 'hello']);
+    expect(run.code, explain(run)).toBe(0);
+    for (const step of ['build requested by gateway', 'image built', 'applied to the cluster (helm revision 1)', 'succeeded', 'superseded by a newer release', 'deploy requested by gateway']) expect(run.stdout).toContain(step);
+    const json = await cli(['events', 'hello', '--json']);
+    const entries = json.stdout.trim().split('\n').map((line) => JSON.parse(line) as { type: string; release_id: string });
+    expect(entries.map((e) => e.type)).toEqual(expect.arrayContaining(['dev.appserving.build.succeeded.v1', 'dev.appserving.deploy.step.v1', 'dev.appserving.release.status.v1']));
+  });
+
+  it('logs: the pods\' lines, or a clear word that this server does not serve them yet', async () => {
+    const run = await cli(['logs', 'hello', '--tail', '5']);
+    if (run.code === 2) expect(run.stderr).toContain('this server does not serve app logs yet');
+    else expect(run.code, explain(run)).toBe(0);
+  });
+
+  it('bad flags and an unreachable server: clear messages, exit 2 and 4', async () => {
+    const bad = await cli(['deploy', 'target/hello-1.0.0.jar', '--replicas', 'many']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--replicas must be a whole number from 0 to 100 (got "many")');
+    const port = (await import('@appserving/shared/testing')).freePort;
+    const gone = await runCli(['status', 'hello'], { cwd: dir, configHome, env: { APPSERVE_SERVER: `http://127.0.0.1:${await port()}`, APPSERVE_TOKEN: platform.adminToken } });
+    expect(gone.code).toBe(4);
+    expect(gone.stderr).toMatch(/cannot reach the AppServing server at http:\/\/127\.0\.0\.1:[0-9]+: connection refused/);
+  });
+
   it('a rollout that fails exits 1 and prints the diagnosis and its hint (unschedulable pods)', async () => {
     await makeJar(join(dir, 'target', 'broken.jar'));
     const run = await cli(['deploy', 'target/broken.jar', '--name', 'broken', '--project', project.name, '--resources', 'cpu=500,memory=1Gi', '--timeout', '3m']);

@@ -134,7 +134,7 @@ async function fetchLogs(client: ApiClient, appId: string, query: { tail: number
     const answer = await client.get<{ pods: PodLogs[] }>(`/apps/${appId}/logs`, { query: { tail_lines: query.tail, previous: query.previous || undefined, release: query.release } });
     return answer.pods ?? [];
   } catch (error) {
-    if (error instanceof CliError && (error.code === 'http_404' || error.code === 'not_found')) {
+    if (error instanceof CliError && (error.code === 'route_not_found' || error.code === 'http_404')) {
       throw new CliError(ExitCode.usage, 'logs_unavailable', 'this server does not serve app logs yet (GET /apps/{id}/logs)', { hint: 'upgrade the platform, or read the pods with kubectl logs' });
     }
     throw error;
