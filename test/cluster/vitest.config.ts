@@ -6,7 +6,7 @@ export default defineConfig({
   test: {
     name: 'cluster',
     // Services' and packages' tests that need the cluster are named `*.cluster.test.ts` (the integration project leaves them out).
-    include: ['tests/**/*.test.ts', '../../services/*/src/**/*.cluster.test.ts', '../../packages/*/src/**/*.cluster.test.ts'],
+    include: ['tests/**/*.test.ts', '../../services/*/src/**/*.cluster.test.ts', '../../packages/*/src/**/*.cluster.test.ts', '../e2e/**/*.cluster.test.ts'],
     globalSetup: ['./src/global-setup.ts'],
     hookTimeout: 60 * 60_000,
     testTimeout: 120_000,

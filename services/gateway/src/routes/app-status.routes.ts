@@ -120,7 +120,8 @@ export async function appStatusRoutes(app: FastifyInstance, deps: AppStatusRoute
     {
       schema: {
         params: AppIdParams,
-        summary: 'Live status as Server-Sent Events: a `snapshot`, then every event about the app (id = stream sequence; reconnect with Last-Event-ID to resume)',
+        summary:
+          'Live status as Server-Sent Events: a `snapshot`, then every event about the app since its current release began (so nothing between the POST and this GET is missed), then live ones (id = stream sequence; reconnect with Last-Event-ID to resume)',
         tags: ['apps'],
       },
     },
@@ -131,7 +132,13 @@ export async function appStatusRoutes(app: FastifyInstance, deps: AppStatusRoute
       const resume = Number.isSafeInteger(lastEventId) && lastEventId > 0;
       const consumer = await deps.js.consumers.get(streams.events.name, {
         filter_subjects: `appserving.evt.*.*.${id}`,
-        ...(resume ? { opt_start_seq: lastEventId + 1 } : { deliver_policy: DeliverPolicy.New }),
+        // A first connection replays the current release's events: a client that opens the stream right after
+        // its POST must not miss the steps that happened in between.
+        ...(resume
+          ? { opt_start_seq: lastEventId + 1 }
+          : snapshot.current_release
+            ? { opt_start_time: snapshot.current_release.created_at }
+            : { deliver_policy: DeliverPolicy.New }),
       });
       const messages = await consumer.consume();
       reply.hijack();

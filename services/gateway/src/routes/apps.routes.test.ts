@@ -394,6 +394,19 @@ describe('status: timeline, wait and live events', () => {
     expect(replay.map((f) => JSON.parse(f.data).data.status)).toEqual(['progressing', 'succeeded']);
   });
 
+  it('a stream opened after the create still shows what happened in between (the current release\'s events)', async () => {
+    const created = await createApp('late-watcher');
+    await statusEvent(created, 'deploying');
+    const controller = new AbortController();
+    const live = await fetch(`${base}/apps/${created.app.id}/events`, { headers: { authorization: `Bearer ${adminToken}` }, signal: controller.signal });
+    const reading = readEvents(live, 2);
+    await new Promise((r) => setTimeout(r, 300));
+    await statusEvent(created, 'progressing');
+    const frames = await reading;
+    controller.abort();
+    expect(frames.filter((f) => f.event !== 'snapshot').map((f) => JSON.parse(f.data).data.status)).toEqual(['deploying', 'progressing']);
+  });
+
   it('lists the timeline after an entry id, and waits for a terminal release or times out', async () => {
     const created = await createApp('wait-for-me');
     const waiting = call('GET', `/apps/${created.app.id}/wait?timeout=20s`);
