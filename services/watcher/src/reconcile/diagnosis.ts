@@ -151,6 +151,10 @@ export function canaryFailedDiagnosis(facts: { failedChecks: number; threshold: 
     what = `metric ${m.name} had no data (the new version may receive no traffic, or the query matches nothing)`;
   } else if (m && m.verdict === 'query-failed') {
     what = `metric ${m.name} could not be queried (${m.error ?? 'Prometheus error'})`;
+  } else {
+    // The watcher's own measurements passed (or there were none): Flagger's last word says why it stopped.
+    const halt = [...facts.flaggerMessages].reverse().find((message) => /^Halt |advancement|not ready|progress deadline/i.test(message));
+    if (halt) what = `Flagger reported "${halt}"`;
   }
   return {
     code: 'canary-analysis-failed',
