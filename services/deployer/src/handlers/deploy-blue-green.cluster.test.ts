@@ -90,4 +90,18 @@ describe('deployer: blue-green releases with Flagger', () => {
     // An aborted release is not reported as a failed analysis.
     expect(d.steps.filter((s) => s.release.release_id === r3.release_id).map((s) => s.step)).not.toContain('rolled-back');
   }, 300_000);
+
+  it('switching to rolling removes the Canary and what Flagger made; the chart\'s own Service and Deployment serve', async () => {
+    const r4 = await app.deploy({ spec: { ...spec, strategy: 'rolling', analysis: undefined }, image: image('v4') });
+    await d.waitForStep(r4.release_id, 'applied', 120_000);
+    expect(await canary()).toBeUndefined();
+    expect(await d.read('apps/v1', 'Deployment', app.namespace, 'shop-primary')).toBeUndefined();
+    expect(await d.read('v1', 'Service', app.namespace, 'shop-primary')).toBeUndefined();
+    const service = await d.core.readNamespacedService({ name: 'shop', namespace: app.namespace });
+    expect(service.spec?.selector).toEqual({ 'app.kubernetes.io/name': 'shop', 'app.kubernetes.io/instance': 'shop' });
+    expect(service.metadata?.ownerReferences ?? []).toEqual([]);
+    await eventually('release 4 serving', () => d.apps.readNamespacedDeployment({ name: 'shop', namespace: app.namespace }), (dep) => {
+      return dep.spec?.template.spec?.containers[0]?.image === image('v4') && dep.status?.readyReplicas === 1;
+    });
+  }, 180_000);
 });

@@ -68,4 +68,25 @@ describe('deployer: a canary with bad metrics is rolled back (nginx provider)', 
     const events = (await d.core.listNamespacedEvent({ namespace: app.namespace, fieldSelector: 'involvedObject.kind=Canary,involvedObject.name=billing' })).items.map((e) => e.message ?? '');
     expect(events.some((m) => /advancement success-rate 50\.00 < 99/.test(m))).toBe(true);
   }, 300_000);
+
+  it('deleting the app leaves nothing of it behind, Flagger\'s objects included', async () => {
+    const latest = d.steps.filter((s) => s.release.app_id === app.id).at(-1)?.release;
+    if (!latest) throw new Error('no release');
+    await app.delete(latest);
+    await d.waitForStep(latest.release_id, 'deleted', 240_000);
+    const namespace = app.namespace;
+    const names = (items: { metadata?: { name?: string } }[]) => items.map((o) => o.metadata?.name ?? '').filter((n) => n.startsWith('billing'));
+    const left = {
+      canaries: names((await d.objects.list('flagger.app/v1beta1', 'Canary', namespace)).items),
+      metricTemplates: names((await d.objects.list('flagger.app/v1beta1', 'MetricTemplate', namespace)).items),
+      ingresses: names((await d.objects.list('networking.k8s.io/v1', 'Ingress', namespace)).items),
+      deployments: names((await d.apps.listNamespacedDeployment({ namespace })).items),
+      replicaSets: names((await d.apps.listNamespacedReplicaSet({ namespace })).items),
+      pods: names((await d.core.listNamespacedPod({ namespace })).items),
+      services: names((await d.core.listNamespacedService({ namespace })).items),
+      configMaps: names((await d.core.listNamespacedConfigMap({ namespace })).items),
+      secrets: (await d.core.listNamespacedSecret({ namespace })).items.map((o) => o.metadata?.name ?? '').filter((n) => n.includes('billing')),
+    };
+    expect(left).toEqual({ canaries: [], metricTemplates: [], ingresses: [], deployments: [], replicaSets: [], pods: [], services: [], configMaps: [], secrets: [] });
+  }, 300_000);
 });
