@@ -171,6 +171,34 @@ describe('Kaniko builds', () => {
     }
   });
 
+  it('a digest Kaniko reports that the registry does not have fails the build', async () => {
+    const app = await pythonApp('phantom');
+    const missing = `sha256:${'e'.repeat(64)}`;
+    const builder = await world.startBuilder(kanikoSettings({ annotations: { [SIM_TERMINATION_MESSAGE_ANNOTATION]: missing } }));
+    try {
+      const ref = world.ref(app, 'phantom');
+      await world.build(ref, app.spec);
+      const result = await world.waitForResult(ref.release_id);
+      expect(result.type).toBe('dev.appserving.build.failed.v1');
+      expect(result.data.reason).toBe(`Kaniko reported image ${missing}, but ${cluster.registryHost}/k-${run}/default/phantom has no such image`);
+    } finally {
+      await builder.stop();
+    }
+  });
+
+  it('without a registry to push to, a build fails saying which setting to give', async () => {
+    const app = await pythonApp('nowhere');
+    const builder = await world.startBuilder({ ...kanikoSettings({}), APPSERVING_REGISTRY: '' });
+    try {
+      const ref = world.ref(app, 'nowhere');
+      await world.build(ref, app.spec);
+      const result = await world.waitForResult(ref.release_id);
+      expect(result.data.reason).toMatch(/^the builder has no registry to push images to: set APPSERVING_REGISTRY/);
+    } finally {
+      await builder.stop();
+    }
+  });
+
   it('a failed build reports the reason and the last lines of its log, and its Pod is removed', async () => {
     const app = await pythonApp('failing');
     const ref = world.ref(app, 'failing');
