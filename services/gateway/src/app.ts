@@ -3,6 +3,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import { httpErrorBodyOf, httpStatusOf, isAppServingError, registerOpsRoutes, type Database, type ReadinessCheck, type SecretBox } from '@appserving/shared';
 import type { FastifyError, FastifyReply, FastifyRequest, FastifyInstance } from 'fastify';
 import type { JetStreamClient } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
 import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
 import type { ArtifactStore } from '@appserving/shared/artifacts';
@@ -25,6 +26,8 @@ export interface GatewayDeps {
   apps: AppsRoutesDeps;
   artifacts: ArtifactStore;
   js: JetStreamClient;
+  /** Core NATS for request/reply: GET /apps/{id}/logs asks the watcher. */
+  nc?: NatsConnection;
   /** Principals of recently seen tokens; absent: every request looks its token up. */
   principalCache?: PrincipalCache | undefined;
   /** Announces a revoked token to the other replicas (their caches drop it). */
@@ -59,7 +62,7 @@ export async function gatewayApp(app: FastifyInstance, deps: GatewayDeps): Promi
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   registerOpsRoutes(app, deps);
   await app.register(appsRoutes, deps.apps);
-  await app.register(appStatusRoutes, { db: deps.db, js: deps.js, principalOf: (request) => deps.apps.principalOf(request) });
+  await app.register(appStatusRoutes, { db: deps.db, js: deps.js, ...(deps.nc ? { nc: deps.nc } : {}), principalOf: (request) => deps.apps.principalOf(request) });
   await app.register(artifactsRoutes, { store: deps.artifacts });
   await app.register(clustersRoutes, { db: deps.db, box: deps.box });
   await app.register(projectsRoutes, { db: deps.db });

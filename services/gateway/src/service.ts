@@ -47,6 +47,7 @@ export function createGateway(runtime: Runtime, config: GatewayConfig): ServiceU
         isShuttingDown: () => runtime.isShuttingDown(),
         artifacts,
         js: runtime.messaging.js,
+        nc,
         apps: {
           db,
           outbox,

@@ -1,9 +1,11 @@
-import { terminalStatuses, type Database, type ReleaseStatus } from '@appserving/shared';
+import { InputError, NotFoundError, RetryableError, rpcs, terminalStatuses, type Database, type PodLogsRequestV1, type PodLogsResponseV1, type ReleaseStatus } from '@appserving/shared';
 import { DeliverPolicy, type JetStreamClient } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
 import { streams } from '@appserving/shared';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import Type from 'typebox';
+import { releaseByVersion } from '../adapters/app.repository.ts';
 import { loadAppView } from '../domain/app-views.ts';
 import { AppIdParams, AppView, ErrorBody } from '../schemas/app.schemas.ts';
 import type { Principal } from './apps.routes.ts';
@@ -16,7 +18,28 @@ export interface AppStatusRoutesDeps {
   waitPollMs?: number;
   /** SSE keep-alive comment interval. */
   heartbeatMs?: number;
+  /** Core NATS, to ask the watcher for pod logs (request/reply); without it GET /apps/{id}/logs answers 503. */
+  nc?: NatsConnection;
+  /** How long GET /apps/{id}/logs waits for the watcher's answer. */
+  logsTimeoutMs?: number;
 }
+
+const LogsQuery = Type.Object(
+  {
+    tail: Type.Optional(Type.String({ pattern: '^([1-9][0-9]{0,2}|[1-4][0-9]{3}|5000)$', errorMessage: 'must be a number of lines from 1 to 5000' })),
+    previous: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')], { errorMessage: 'must be true or false' })),
+    release: Type.Optional(Type.String({ minLength: 1, maxLength: 64, errorMessage: 'must be a release version number or label' })),
+  },
+  { additionalProperties: false },
+);
+type LogsQuery = Type.Static<typeof LogsQuery>;
+
+const PodLogs = Type.Object({
+  app_id: Type.String(),
+  release: Type.Union([Type.String(), Type.Null()]),
+  previous: Type.Boolean(),
+  pods: rpcs.podLogs.response.properties.pods,
+});
 
 const TimelineQuery = Type.Object(
   {
@@ -164,4 +187,50 @@ export async function appStatusRoutes(app: FastifyInstance, deps: AppStatusRoute
       }
     },
   );
+
+  app.get(
+    '/apps/:id/logs',
+    {
+      schema: {
+        params: AppIdParams,
+        querystring: LogsQuery,
+        response: { 200: PodLogs, 400: ErrorBody, 404: ErrorBody, 503: ErrorBody },
+        summary:
+          'The last lines of the app\'s pod logs (`tail`, default 100, at most 5000), of the crashed previous container with `previous=true`, of one release with `release` (version or label); read from the cluster by the watcher. 503 `logs_unavailable` when no watcher answers.',
+        tags: ['apps'],
+      },
+    },
+    async (request) => {
+      const { id } = request.params as AppIdParams;
+      const query = request.query as LogsQuery;
+      await loadAppView(db, id, deps.principalOf(request).projects);
+      const release = query.release === undefined ? undefined : await releaseByVersion(db, id, query.release);
+      if (query.release !== undefined && !release) throw new NotFoundError('release_not_found', `no release ${query.release} of app ${id}`);
+      const ask: PodLogsRequestV1 = { app_id: id, tail_lines: Number(query.tail ?? 100), previous: query.previous === 'true', ...(release ? { release_id: release.id } : {}) };
+      const answer = await askWatcher(ask);
+      return { app_id: id, release: release?.version_label ?? null, previous: ask.previous, pods: answer.pods };
+    },
+  );
+
+  async function askWatcher(ask: PodLogsRequestV1): Promise<PodLogsResponseV1> {
+    if (!deps.nc) throw new RetryableError('logs_unavailable', 'pod logs cannot be read: this gateway has no connection to the watcher');
+    let raw: { ok: boolean; data?: PodLogsResponseV1; error?: { code: string; message: string } };
+    try {
+      const msg = await deps.nc.request(rpcs.podLogs.subject, JSON.stringify(ask), { timeout: deps.logsTimeoutMs ?? 15_000 });
+      raw = msg.json();
+    } catch (error) {
+      const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : '';
+      const noWatcher = /no responders/i.test(error instanceof Error ? `${error.message} ${cause}` : String(error));
+      throw new RetryableError(
+        'logs_unavailable',
+        noWatcher ? 'no watcher is running to read the pod logs; start the watcher service and try again' : 'the watcher did not answer in time; try again',
+        { cause: error, retryAfterMs: 5_000 },
+      );
+    }
+    if (raw.ok && raw.data) return raw.data;
+    const failure = raw.error ?? { code: 'logs_failed', message: 'the watcher could not read the logs' };
+    if (failure.code === 'app_not_found') throw new NotFoundError(failure.code, failure.message);
+    if (failure.code === 'invalid_request') throw new InputError(failure.code, failure.message);
+    throw new RetryableError(failure.code, `the watcher could not read the logs: ${failure.message}`);
+  }
 }

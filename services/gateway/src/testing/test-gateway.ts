@@ -104,6 +104,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     db: database.db,
     box,
     js: jetstream(nc),
+    nc,
     artifacts,
     registry: new Registry(),
     checks: [],
