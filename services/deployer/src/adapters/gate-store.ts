@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { RetryableError, type ReleaseRefV1 } from '@appserving/shared';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
@@ -45,6 +46,7 @@ export async function openGateStore(js: JetStreamClient): Promise<GateStore> {
 }
 
 const keyOf = (appId: string, releaseId: string) => `${appId}.${releaseId}`;
+const MAX_ATTEMPTS = 25;
 
 export function createGateStore(kv: KV): GateStore {
   async function read(appId: string, releaseId: string): Promise<{ record: GateRecord; revision: number } | undefined> {
@@ -68,7 +70,9 @@ export function createGateStore(kv: KV): GateStore {
 
     async update(release, change) {
       const key = keyOf(release.app_id, release.release_id);
-      for (let attempt = 1; attempt <= 8; attempt++) {
+      for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+        // Another writer won the last round: let the writers spread out before reading again.
+        if (attempt > 1) await sleep(Math.random() * 20 * Math.min(attempt, 5));
         const current = await read(release.app_id, release.release_id);
         const base = current?.record ?? fresh(release);
         const next = change(structuredClone(base));
@@ -79,7 +83,7 @@ export function createGateStore(kv: KV): GateStore {
           else await kv.create(key, body);
           return next;
         } catch (error) {
-          if (!isWrongRevision(error) || attempt === 8) throw new RetryableError('gate_write_failed', `could not write the gate of release ${release.release_id}`, { cause: error });
+          if (!isWrongRevision(error) || attempt === MAX_ATTEMPTS) throw new RetryableError('gate_write_failed', `could not write the gate of release ${release.release_id}`, { cause: error });
         }
       }
       throw new RetryableError('gate_write_failed', `could not write the gate of release ${release.release_id}`);
