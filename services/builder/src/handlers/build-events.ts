@@ -13,7 +13,7 @@ import { ProgressThrottle, type BuildPhase } from '../domain/progress.ts';
 
 /**
  * The events of one build, with the ids release-lifecycle.md fixes: `<release>.build.started`, `.succeeded`,
- * `.failed`, `.progress.<n>`, and `<release>.deploy` for the deploy command that follows a build with
+ * `.failed`, `.progress.<n>` (n counts per delivery, from (delivery-1)·1000+1), and `<release>.deploy` for the deploy command that follows a build with
  * `then_deploy`. A redelivered command that repeats its work republishes the same ids, so the stream keeps one.
  *
  * Progress lines are throttled (each phase, then about every 10% or 5 s of bytes) and published in order in the
@@ -30,7 +30,12 @@ export class BuildEvents {
   #stillMinutes = 0;
   #forced = false;
 
-  constructor(deps: { publisher: Publisher; ref: ReleaseRefV1; log: Logger; now?: () => number }) {
+  /**
+   * @param deps.deliveryCount the command's delivery: progress ids of delivery n start at (n-1)·1000+1, so the
+   *   lines of a redelivered build are new lines, not repeats of the first delivery's ids that the stream drops.
+   */
+  constructor(deps: { publisher: Publisher; ref: ReleaseRefV1; log: Logger; deliveryCount?: number; now?: () => number }) {
+    this.#sequence = ((deps.deliveryCount ?? 1) - 1) * 1000;
     this.#publisher = deps.publisher;
     this.#ref = deps.ref;
     this.#log = deps.log;

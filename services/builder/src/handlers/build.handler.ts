@@ -77,7 +77,7 @@ export function buildHandler(deps: BuildDeps): Handler {
   return on(BuildCommandV1, async (event, ctx) => {
     const { release, spec } = event.data;
     const log = ctx.log.child({ appId: release.app_id, releaseId: release.release_id, version: release.version });
-    const events = new BuildEvents({ publisher: deps.publisher, ref: release, log });
+    const events = new BuildEvents({ publisher: deps.publisher, ref: release, log, deliveryCount: ctx.deliveryCount });
     const started = Date.now();
     const trace: BuildTrace = { method: 'unknown' };
     const record = (outcome: 'built' | 'reused' | 'failed') => {
