@@ -165,6 +165,7 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Clus
     if (existing) {
       existing.owners = existing.owners.filter(pidAlive);
       if ((existing.persistent || existing.owners.length > 0) && (await healthy(existing, dir))) {
+        await refreshKwokIfStagesChanged(existing, dir, portBase, log);
         if (!opts.persistent) existing.owners.push(process.pid);
         existing.persistent ||= opts.persistent === true;
         writeState(dir, existing);
@@ -177,6 +178,34 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Clus
     return await launch(dir, portBase, versions, opts, log);
   });
   return { ...info, stop: () => releaseCluster(dir, log) };
+}
+
+/**
+ * A running cluster keeps the pod stages its kwok read when it started. When the tree's stages (or kwok's
+ * config) changed since, only kwok is restarted with the new config: the API server, its objects and the other
+ * users' pods stay, and kwok applies the new stages to pods from then on.
+ */
+async function refreshKwokIfStagesChanged(state: ClusterState, dir: string, portBase: number, log: (l: string) => void): Promise<void> {
+  const l: ClusterLayout = { ...components.layoutPaths(dir), ports: clusterPorts(portBase), pki: ensurePki(join(dir, 'pki')), bins: binaryPaths(state.info.versions) };
+  const wanted = join(dir, 'kwok.next.yaml');
+  writeKwokConfig(wanted, state.info.versions.KWOK_VERSION);
+  const current = existsSync(l.kwokConfigPath) ? readFileSync(l.kwokConfigPath, 'utf8') : '';
+  if (readFileSync(wanted, 'utf8') === current) {
+    rmSync(wanted, { force: true });
+    return;
+  }
+  log('the pod stages changed since this cluster started: restarting kwok with the new ones');
+  for (const old of state.processes.filter((p) => p.name === 'kwok')) await stopProcessGroup(old.pid);
+  renameSync(wanted, l.kwokConfigPath);
+  const kwok = startProcess(components.kwok(l));
+  state.processes = [...state.processes.filter((p) => p.name !== 'kwok'), kwok];
+  writeState(dir, state);
+  const ca = readFileSync(l.pki.caCert, 'utf8');
+  await waitFor(
+    `kwok (node ${NODE_NAME} Ready)`,
+    async () => (await probe(`${state.info.apiserverUrl}/api/v1/nodes/${NODE_NAME}`, { ca, token: l.pki.adminToken })).status === 200,
+    { timeoutMs: 60_000, process: kwok },
+  );
 }
 
 async function releaseCluster(dir: string, log: (l: string) => void): Promise<void> {
