@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -8,7 +9,7 @@ import yauzl from 'yauzl';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../../../services/gateway/src/testing/test-gateway.ts';
 import type { AppView, ReleaseView } from './api/views.ts';
-import { makeJar, runCli, scratch, startCli, type RunningCli } from './testing/run-cli.ts';
+import { CLI_MAIN, makeJar, runCli, scratch, startCli, type RunningCli } from './testing/run-cli.ts';
 
 /**
  * `appserve deploy` and the commands around it, run as the real binary against a real gateway (real NATS and
@@ -214,6 +215,61 @@ describe('deploy a local jar', () => {
   });
 });
 
+describe('following', () => {
+  it('on a terminal: finished steps with ✓ and one live line redrawn in place, no timestamps', async () => {
+    await makeJar(join(dir, 'tty.jar'));
+    // util-linux `script` gives the CLI a real pseudo-terminal (sized: a terminal of no size gets plain lines).
+    const child = spawn('script', ['-qefc', `stty rows 30 cols 120; exec ${process.execPath} ${CLI_MAIN} deploy tty.jar --timeout 60s`, '/dev/null'], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', HOME: configHome, XDG_CONFIG_HOME: configHome, TERM: 'xterm-256color', COLUMNS: '120', ...env() },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let screen = '';
+    child.stdout.on('data', (chunk: Buffer) => (screen += chunk.toString()));
+    const closed = new Promise<number | null>((resolve) => child.once('close', resolve));
+    const app = await waitFor(() => appNamed('tty'), 'the app');
+    await waitFor(() => /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] .*waiting for a builder or deployer/.test(plain(screen)), 'the live line');
+    await settle(app, app.current_release!, 'succeeded', { image: `127.0.0.1:5000/default/tty:v1@sha256:${'e'.repeat(64)}` });
+    expect(await closed).toBe(0);
+    const text = plain(screen);
+    expect(text).toMatch(/✓ uploaded tty\.jar \(/);
+    expect(text).toContain('✓ new app: tty v1 on cluster local (rolling)');
+    expect(text).toMatch(/✓ tty v1 succeeded in [0-9]+s/);
+    expect(screen).toContain(`${ESC}[2K`); // the live line is erased and redrawn in place
+    expect(text).not.toMatch(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ /);
+  });
+
+  it('Ctrl-C stops following (exit 130) and says the release goes on', async () => {
+    await makeJar(join(dir, 'patient.jar'));
+    const running = startCli(['deploy', 'patient.jar'], { cwd: dir, configHome, env: env() });
+    await waitFor(() => running.stderr().includes('new app: patient v1'), 'the release to be accepted');
+    await new Promise((r) => setTimeout(r, 500));
+    running.child.kill('SIGINT');
+    const run = await running.done;
+    expect(run.code).toBe(130);
+    expect(run.stderr).toContain('interrupted: stopped following patient v1');
+    expect(run.stderr).toContain('it goes on without the CLI');
+    expect((await appNamed('patient'))?.current_release?.status).toBe('pending');
+  });
+
+  it('events --follow prints the record, then new events as they happen, until Ctrl-C', async () => {
+    await makeJar(join(dir, 'watched.jar'));
+    expect((await cli(['deploy', 'watched.jar', '--no-wait'])).code).toBe(0);
+    const app = (await appNamed('watched'))!;
+    const running = startCli(['events', 'watched', '--follow'], { cwd: dir, configHome, env: env() });
+    await waitFor(() => running.stderr().includes('following new events'), 'the live part');
+    await waitFor(async () => {
+      await settle(app, app.current_release!, 'progressing');
+      await new Promise((r) => setTimeout(r, 300));
+      return running.stdout().includes('rolling out');
+    }, 'the live event');
+    running.child.kill('SIGINT');
+    const run = await running.done;
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/v1 +rolling out/);
+  });
+});
+
 describe('what a deploy mounts', () => {
   it('secrets from a file and from stdin are sent, stored encrypted, and never shown or saved', async () => {
     await makeJar(join(dir, 'vault.jar'));
@@ -295,6 +351,12 @@ describe('the other commands', () => {
     expect(run.stderr).toContain('promote applies to a canary or blue-green release');
   });
 });
+
+const ESC = String.fromCharCode(27);
+/** Terminal output without its escape sequences (colours, cursor moves). */
+function plain(screen: string): string {
+  return screen.replace(new RegExp(`${ESC}\\[[0-9;?]*[A-Za-z]`, 'g'), '');
+}
 
 function zipEntries(bytes: Buffer): Promise<string[]> {
   return new Promise((resolve, reject) => {

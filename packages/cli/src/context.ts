@@ -51,7 +51,9 @@ export class Context {
   }
 
   progress(): Progress {
-    const mode: ProgressMode = this.json ? 'json' : this.options.quiet ? 'quiet' : this.io.stderr.isTTY && this.io.env.TERM !== 'dumb' ? 'tty' : 'plain';
+    // A terminal that reports no size (some CI pseudo-terminals, editors' shells) cannot redraw a line: plain lines.
+    const sized = (this.io.stderr.columns ?? 80) > 0 && (this.io.stderr.rows ?? 24) > 0;
+    const mode: ProgressMode = this.json ? 'json' : this.options.quiet ? 'quiet' : this.io.stderr.isTTY && this.io.env.TERM !== 'dumb' && sized ? 'tty' : 'plain';
     return createProgress(mode, this.io.stderr, this.errPaint);
   }
 

@@ -81,6 +81,7 @@ export async function followRelease(options: FollowOptions): Promise<FollowOutco
     }
   };
 
+  progress.activity(describeStatus(options.release.status), { status: options.release.status });
   const poll = setInterval(() => void look(), options.pollMs ?? 3_000);
   const deadline = setTimeout(() => settle({ kind: 'timeout', release: latest }), options.timeoutMs);
   const onInterrupt = () => settle({ kind: 'interrupted', release: latest });
