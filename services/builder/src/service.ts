@@ -66,6 +66,12 @@ export function createBuilder(runtime: Runtime, config: BuilderConfig, options: 
     async start() {
       store = await createArtifactStore({ connection: runtime.messaging.nc, maxBytes: config.artifactMaxBytes });
       if (!config.registry) runtime.log.warn('APPSERVING_REGISTRY is not set: every build will fail until it names a registry to push to');
+      if (!config.builderPublicUrl) {
+        runtime.log.warn(
+          { url: `http://${config.httpHost}:${config.httpPort}` },
+          'APPSERVING_BUILDER_PUBLIC_URL is not set: Kaniko build Pods will download artifacts from this address, which only works if the cluster reaches it',
+        );
+      }
       runner.start();
       const address = await server.listen({ host: config.httpHost, port: config.httpPort });
       runtime.log.info({ address, registry: config.registry || null, buildNamespace: config.buildNamespace, defaultMethod: config.buildDefaultMethod }, 'builder started');

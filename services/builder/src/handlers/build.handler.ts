@@ -86,6 +86,8 @@ export function buildHandler(deps: BuildDeps): Handler {
     };
     try {
       const result = await build(release, spec, events, ctx, log, trace);
+      // A delete accepted while the image was being made: no success, and no deploy, for an app on its way out.
+      if ((await readAppTarget(deps.db, release.app_id))?.deleting) throw new BuildFailure('cancelled: app deleted');
       const repo = await targetRepo(release);
       const image = `${formatImageRef({ ...repo, tag: versionTag(release) })}@${result.digest}`;
       await events.succeeded(image, result.digest, result.reused);

@@ -57,7 +57,7 @@ async function startBuilderProcess(env: Record<string, string>): Promise<ChildPr
 }
 
 describe('builder killed mid-build', () => {
-  it('a restarted builder adopts the Pod: one Pod, one succeeded event', async () => {
+  it('a restarted builder adopts the Pod: one Pod, one succeeded event', { timeout: 180_000 }, async () => {
     const python = await seedBaseImage(client, { host: cluster.registryHost, repository: `appserving-test/py-${run}` }, { tag: '3.12' });
     const digest = (await seedBaseImage(client, { host: cluster.registryHost, repository: `r-${run}/default/survivor` }, { tag: 'kaniko-output' })).digest;
     const { appId } = await world.createApp('survivor');
@@ -66,7 +66,7 @@ describe('builder killed mid-build', () => {
       APPSERVING_BUILD_NAMESPACE: namespace,
       APPSERVING_BASE_IMAGE_PYTHON: python.reference,
       APPSERVING_ACK_WAIT_MS: '2000',
-      APPSERVING_BUILD_POD_ANNOTATIONS: JSON.stringify({ [SIM_TERMINATION_MESSAGE_ANNOTATION]: digest, [SIM_RUN_DURATION_ANNOTATION]: '8s' }),
+      APPSERVING_BUILD_POD_ANNOTATIONS: JSON.stringify({ [SIM_TERMINATION_MESSAGE_ANNOTATION]: digest, [SIM_RUN_DURATION_ANNOTATION]: '20s' }),
     });
 
     const first = await startBuilderProcess(env);
