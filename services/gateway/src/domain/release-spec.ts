@@ -44,6 +44,8 @@ export function resolveRelease(body: UpdateAppBody, previous: ReleaseSpecV1 | un
     replicas: body.replicas ?? previous?.replicas ?? specDefaults.replicas,
     ...pick('health_path', body.health_path, previous?.health_path),
     ...pick('build_method', body.build_method, previous?.build_method),
+    ...pick('analysis', body.analysis, previous?.analysis),
+    ...pick('autoscaling', body.autoscaling, previous?.autoscaling),
   };
 
   if (taskType === 'build' || taskType === 'all') {
@@ -58,6 +60,12 @@ export function resolveRelease(body: UpdateAppBody, previous: ReleaseSpecV1 | un
   if (spec.port > 65535) problems.push({ path: '/port', message: 'must be a port number from 1 to 65535' });
   if (spec.artifact_url && !isArtifactUrlShape(spec.artifact_url)) {
     problems.push({ path: '/artifact_url', message: 'must be an http(s) URL or an artifact_url returned by POST /artifacts' });
+  }
+  if (spec.autoscaling && spec.autoscaling.min_replicas > spec.autoscaling.max_replicas) {
+    problems.push({ path: '/autoscaling/min_replicas', message: `must not be above max_replicas (${spec.autoscaling.max_replicas})` });
+  }
+  if (spec.analysis?.step_weight !== undefined && spec.analysis.max_weight !== undefined && spec.analysis.step_weight > spec.analysis.max_weight) {
+    problems.push({ path: '/analysis/step_weight', message: `must not be above max_weight (${spec.analysis.max_weight})` });
   }
   if (problems.length > 0) {
     throw new InputError('invalid_request', problems.map((p) => `${p.path.slice(1)} ${p.message}`).join('; '), { details: { problems } });

@@ -69,6 +69,15 @@ describe('resolveRelease', () => {
     expect(r.secrets).toEqual({ 'db.password': 'hunter2' });
   });
 
+  it('keeps analysis and autoscaling settings across updates, and refuses ranges that cannot hold', () => {
+    const first = resolveRelease({ ...seedBody, strategy: 'canary', analysis: { step_weight: 20, max_weight: 60 }, autoscaling: { min_replicas: 2, max_replicas: 5 } }, undefined);
+    const next = resolveRelease({ version: 'v2' }, first.spec);
+    expect(next.spec.analysis).toEqual({ step_weight: 20, max_weight: 60 });
+    expect(next.spec.autoscaling).toEqual({ min_replicas: 2, max_replicas: 5 });
+    expect(problemsOf(() => resolveRelease({ ...seedBody, autoscaling: { min_replicas: 6, max_replicas: 5 } }, undefined))).toEqual(['/autoscaling/min_replicas']);
+    expect(problemsOf(() => resolveRelease({ ...seedBody, analysis: { step_weight: 70, max_weight: 50 } }, undefined))).toEqual(['/analysis/step_weight']);
+  });
+
   it('says what a task needs and is missing', () => {
     expect(problemsOf(() => resolveRelease({ task_type: 'all' }, undefined))).toEqual(['/artifact_url', '/app_type']);
     expect(problemsOf(() => resolveRelease({ task_type: 'build', artifact_url: 'https://x.example/app.tar.gz' }, undefined))).toEqual(['/app_type']);

@@ -1,4 +1,4 @@
-import { AppType, ResourceSpecV1, Strategy, TaskType } from '@appserving/shared';
+import { AnalysisSpecV1, AppType, AutoscalingSpecV1, ResourceSpecV1, Strategy, TaskType } from '@appserving/shared';
 import Type from 'typebox';
 
 /**
@@ -62,6 +62,8 @@ const specFields = {
       description: 'How the image is built: direct (jar and war: the artifact pushed as a layer on the base image, no Pod) or kaniko (a Kaniko Pod runs a generated Dockerfile). Default: the builder\'s setting for jar and war; Python always uses kaniko.',
     }),
   ),
+  analysis: Type.Optional(AnalysisSpecV1),
+  autoscaling: Type.Optional(AutoscalingSpecV1),
 };
 
 export const CreateAppBody = Type.Object(
