@@ -84,6 +84,8 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       .option('--env-file <path>', 'environment variables from a KEY=VALUE file (repeatable)', collect, [])
       .option('--config <[NAME=]PATH>', 'mount a config file (repeatable); replaces the app\'s config files', collect, [])
       .option('--secret <NAME[=PATH|-]>', 'mount a secret file: its value from PATH, stdin (-), or a hidden prompt (repeatable); never shown', collect, [])
+      .option('--volume <NAME:PATH:SIZE>', 'a persistent volume, e.g. data:/var/lib/app:1Gi (repeatable); replaces the app\'s volumes', collect, [])
+      .addOption(new Option('--build-method <method>', 'how the image is made (default: the platform\'s choice)').choices(['direct', 'kaniko']))
       .option('--build-only', 'build and push the image, do not deploy it')
       .option('--no-save', 'do not write appserve.yaml after a first deploy')
       .addHelpText(

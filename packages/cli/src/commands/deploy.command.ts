@@ -137,6 +137,8 @@ async function saveProjectFile(ctx: Context, settings: DeploySettings, flags: De
       ...(settings.port ? { port: settings.port } : {}),
       ...(settings.replicas !== undefined ? { replicas: settings.replicas } : {}),
       ...(settings.healthPath ? { health_path: settings.healthPath } : {}),
+      ...(settings.volumes ? { volumes: settings.volumes } : {}),
+      ...(settings.buildMethod ? { build_method: settings.buildMethod } : {}),
       ...(settings.env && flags.envFile.length === 0 ? { env: settings.env } : {}),
       ...(settings.config ? { config: resolvePaths(ctx, settings.config) } : {}),
       ...(Object.keys(secrets).length ? { secrets: resolvePaths(ctx, secrets) } : {}),

@@ -33,8 +33,20 @@ export interface ProjectFile {
   config?: Record<string, string>;
   /** Secret file name in the pod → absolute local path of its value. */
   secrets?: Record<string, string>;
+  volumes?: VolumeSpec[];
+  build_method?: 'direct' | 'kaniko';
+  /** Canary and blue/green analysis settings, as the API takes them (docs/api.md); checked by the server. */
+  analysis?: Record<string, unknown>;
+  /** A HorizontalPodAutoscaler: { min_replicas, max_replicas, cpu_percent? }; checked by the server. */
+  autoscaling?: Record<string, unknown>;
   wait?: boolean;
   timeout?: string;
+}
+
+export interface VolumeSpec {
+  name: string;
+  mount_path: string;
+  size: string;
 }
 
 type FieldCheck = (value: unknown, at: (message: string) => CliError) => unknown;
@@ -79,6 +91,21 @@ const resources: FieldCheck = (value, at) => {
   throw at('must be small, medium, large, or { cpu: 500m, memory: 1Gi }');
 };
 
+const map: FieldCheck = (value, at) => {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw at('must be a map');
+  return value;
+};
+const volumes: FieldCheck = (value, at) => {
+  if (!Array.isArray(value)) throw at('must be a list of { name, mount_path, size }');
+  return value.map((entry: unknown, index) => {
+    const v = entry as Record<string, unknown> | null;
+    if (!v || typeof v !== 'object' || typeof v.name !== 'string' || typeof v.mount_path !== 'string' || typeof v.size !== 'string' || Object.keys(v).length !== 3) {
+      throw at(`entry ${index + 1} must be { name, mount_path, size } (e.g. { name: data, mount_path: /data, size: 1Gi })`);
+    }
+    return { name: v.name, mount_path: v.mount_path, size: v.size };
+  });
+};
+
 const fields: Record<string, FieldCheck> = {
   name: string,
   server: string,
@@ -96,6 +123,10 @@ const fields: Record<string, FieldCheck> = {
   env: stringMap,
   config: stringMap,
   secrets: stringMap,
+  volumes,
+  build_method: oneOf('direct', 'kaniko'),
+  analysis: map,
+  autoscaling: map,
   wait: boolean,
   timeout: string,
 };

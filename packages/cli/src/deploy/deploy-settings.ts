@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import type { ProjectFile, ResourceSpec } from '../config/project-file.ts';
+import type { ProjectFile, ResourceSpec, VolumeSpec } from '../config/project-file.ts';
 import { usageError } from '../errors.ts';
 
 /**
@@ -23,6 +23,8 @@ export interface DeployFlags {
   envFile: string[];
   config: string[];
   secret: string[];
+  volume: string[];
+  buildMethod?: string;
   buildOnly?: boolean;
   wait?: boolean;
   timeout?: string;
@@ -49,6 +51,10 @@ export interface DeploySettings {
   config?: Record<string, string>;
   /** Secret file name → local path, or `-` (stdin) / `?` (prompt). */
   secrets?: Record<string, string>;
+  volumes?: VolumeSpec[];
+  buildMethod?: 'direct' | 'kaniko';
+  analysis?: Record<string, unknown>;
+  autoscaling?: Record<string, unknown>;
   taskType: 'all' | 'build' | 'deploy';
   wait: boolean;
   timeoutMs: number;
@@ -104,6 +110,10 @@ export function mergeDeploySettings(
     ...pick('env', env),
     ...pick('config', config),
     ...pick('secrets', secrets),
+    ...pick('volumes', flags.volume.length > 0 ? flags.volume.map(parseVolume) : file?.volumes),
+    ...pick('buildMethod', oneOf(flags.buildMethod, ['direct', 'kaniko'] as const, '--build-method') ?? file?.build_method),
+    ...pick('analysis', file?.analysis),
+    ...pick('autoscaling', file?.autoscaling),
     taskType: image ? 'deploy' : flags.buildOnly ? 'build' : 'all',
     wait: flags.wait ?? file?.wait ?? true,
     timeoutMs: parseDurationMs(timeoutText, '--timeout'),
@@ -165,6 +175,15 @@ function mergeFiles(fromFile: Record<string, string> | undefined, flags: string[
     out[name] = source;
   }
   return out;
+}
+
+/** `data:/var/lib/app:1Gi` → a volume (a PersistentVolumeClaim) named `data`, mounted at /var/lib/app. */
+export function parseVolume(text: string): VolumeSpec {
+  const [name, mountPath, size, ...rest] = text.split(':');
+  if (!name || !mountPath || !size || rest.length > 0 || !mountPath.startsWith('/')) {
+    throw usageError(`--volume takes NAME:MOUNT_PATH:SIZE, e.g. data:/var/lib/app:1Gi (got "${text}")`);
+  }
+  return { name, mount_path: mountPath, size };
 }
 
 export function parseResources(text: string): ResourceSpec {
@@ -235,5 +254,9 @@ export function releaseBody(
     ...pick('secrets', inputs.secrets),
     ...pick('replicas', settings.replicas),
     ...pick('health_path', settings.healthPath),
+    ...pick('volumes', settings.volumes),
+    ...pick('build_method', settings.buildMethod),
+    ...pick('analysis', settings.analysis),
+    ...pick('autoscaling', settings.autoscaling),
   };
 }

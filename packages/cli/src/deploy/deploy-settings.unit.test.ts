@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseProjectFile } from '../config/project-file.ts';
 import { deriveAppName, mergeDeploySettings, parseDurationMs, parseResources, releaseBody, type DeployFlags } from './deploy-settings.ts';
 
-const noFlags: DeployFlags = { env: [], envFile: [], config: [], secret: [] };
+const noFlags: DeployFlags = { env: [], envFile: [], config: [], secret: [], volume: [] };
 
 describe('deriveAppName', () => {
   it.each([
@@ -84,6 +84,25 @@ describe('mergeDeploySettings: flags over the project file', () => {
     [{ secret: ['bad/name=x'] }, '/a.jar', '"bad/name" is not a valid file name'],
   ] as const)('refuses %j', (flags, artifact, message) => {
     expect(() => mergeDeploySettings({ ...noFlags, ...flags } as DeployFlags, undefined, artifact, [])).toThrow(message);
+  });
+});
+
+describe('volumes, build method, analysis and autoscaling', () => {
+  it('flags for volumes and the build method; the file for analysis and autoscaling, passed to the API as they are', () => {
+    const file = parseProjectFile(
+      'name: shop\nartifact: shop.war\nstrategy: blue-green\nanalysis:\n  interval_seconds: 10\n  iterations: 2\nautoscaling: { min_replicas: 2, max_replicas: 5 }\nvolumes:\n  - { name: cache, mount_path: /cache, size: 500Mi }\n',
+      '/p/appserve.yaml',
+    );
+    const fromFile = mergeDeploySettings(noFlags, file, undefined, []);
+    expect(releaseBody(fromFile, {}, false)).toMatchObject({
+      analysis: { interval_seconds: 10, iterations: 2 },
+      autoscaling: { min_replicas: 2, max_replicas: 5 },
+      volumes: [{ name: 'cache', mount_path: '/cache', size: '500Mi' }],
+    });
+    const fromFlags = mergeDeploySettings({ ...noFlags, volume: ['data:/var/lib/app:1Gi'], buildMethod: 'kaniko' }, file, undefined, []);
+    expect(releaseBody(fromFlags, {}, false)).toMatchObject({ volumes: [{ name: 'data', mount_path: '/var/lib/app', size: '1Gi' }], build_method: 'kaniko' });
+    expect(() => mergeDeploySettings({ ...noFlags, volume: ['data:relative:1Gi'] }, file, undefined, [])).toThrow('--volume takes NAME:MOUNT_PATH:SIZE');
+    expect(() => parseProjectFile('volumes:\n  - { name: x }\n', '/p/appserve.yaml')).toThrow('/p/appserve.yaml:1: volumes entry 1 must be { name, mount_path, size }');
   });
 });
 
