@@ -35,6 +35,11 @@ export class KanikoBuilds {
     try {
       await api.readNamespace({ name: this.#namespace });
     } catch (error) {
+      // Not allowed to read namespaces: the operator made the build namespace and gave the builder rights in it only.
+      if (statusOf(error) === 403) {
+        this.#ensured.add(clusterId);
+        return;
+      }
       if (statusOf(error) !== 404) throw kubeError(error, `reading namespace ${this.#namespace}`);
       await api
         .createNamespace({ body: { metadata: { name: this.#namespace, labels: { [LABELS.managedBy]: 'appserving' } } } })
@@ -69,7 +74,10 @@ export class KanikoBuilds {
       () => api.createNamespacedSecret({ namespace: this.#namespace, body: buildSecret(input) }),
     ]) {
       await create().catch((error: unknown) => {
-        if (statusOf(error) !== 409) throw kubeError(error, `creating the files of build ${name}`);
+        if (statusOf(error) === 409) return;
+        // The namespace went away since it was ensured: ensure it again on the retry.
+        if (statusOf(error) === 404) this.#ensured.delete(clusterId);
+        throw kubeError(error, `creating the files of build ${name}`);
       });
     }
     let pod: V1Pod;
