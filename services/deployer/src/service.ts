@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import {
+  ConfigError,
   consumers,
   createWorkerUnit,
   DEV_SECRET_KEY,
@@ -13,7 +14,7 @@ import {
 import { createClusterAccessProvider } from '@appserving/shared/kube';
 import { openAppLocks } from './adapters/app-locks.ts';
 import { openGateStore } from './adapters/gate-store.ts';
-import { createHelm } from './adapters/helm.ts';
+import { createHelm, sweepStaleWorkspaces } from './adapters/helm.ts';
 import { createAppObjects } from './adapters/kube-objects.ts';
 import type { deployerSettings } from './config.ts';
 import { createGateTokens } from './domain/gate-token.ts';
@@ -47,6 +48,11 @@ export function createDeployer(runtime: Runtime, config: DeployerConfig): Servic
   return {
     name: 'deployer',
     async start() {
+      const helmVersion = await helm.version().catch((error: unknown) => {
+        throw new ConfigError([`APPSERVING_HELM_BINARY ${JSON.stringify(config.helmBinary)} cannot be run: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`]);
+      });
+      const swept = await sweepStaleWorkspaces(Math.max(2 * config.helmTimeoutMs, 3_600_000));
+      if (swept > 0) log.info({ swept }, 'removed helm workspaces left by a deployer that died');
       const [gates, locks] = await Promise.all([openGateStore(runtime.messaging.js), openAppLocks(runtime.messaging.js)]);
       const publisher = runtime.messaging.publisher;
       const common = { db: runtime.database.db, clusters, helm, locks, gates, publisher, objects: createAppObjects };
@@ -65,7 +71,7 @@ export function createDeployer(runtime: Runtime, config: DeployerConfig): Servic
         routes: (server) => flaggerWebhookRoutes(server, { gates, tokens, publisher, log }),
       });
       await unit.start();
-      log.info({ webhookBaseUrl: settings.webhookBaseUrl, trafficProvider: config.trafficProvider, helm: config.helmBinary }, 'deployer ready');
+      log.info({ webhookBaseUrl: settings.webhookBaseUrl, trafficProvider: config.trafficProvider, helm: config.helmBinary, helmVersion }, 'deployer ready');
     },
     stopConsuming: (graceMs) => unit?.stopConsuming(graceMs) ?? Promise.resolve(),
     closeServer: () => unit?.closeServer() ?? Promise.resolve(),

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { classifyHelmFailure, type HelmFailureKind } from '../domain/helm-errors.ts';
@@ -30,8 +30,8 @@ export class HelmError extends Error {
   readonly kind: HelmFailureKind;
   /** helm's own message, scrubbed of secret values. */
   readonly detail: string;
-  constructor(command: string, detail: string, options?: { cause?: unknown }) {
-    super(`helm ${command} failed: ${detail}`, options);
+  constructor(command: string, detail: string) {
+    super(`helm ${command} failed: ${detail}`);
     this.detail = detail;
     this.kind = classifyHelmFailure(detail);
   }
@@ -47,9 +47,11 @@ export interface HelmWorkspace {
   dispose(): Promise<void>;
 }
 
+const WORKSPACE_PREFIX = 'appserving-deployer-';
+
 /** A private directory (0700) for one operation: kubeconfig and values files (0600), helm's config and cache. */
 export async function openHelmWorkspace(kubeconfig: string, secrets: readonly string[] = []): Promise<HelmWorkspace> {
-  const dir = await mkdtemp(join(tmpdir(), 'appserving-deployer-'));
+  const dir = await mkdtemp(join(tmpdir(), WORKSPACE_PREFIX));
   await chmod(dir, 0o700);
   const kubeconfigFile = join(dir, 'kubeconfig.yaml');
   await writeFile(kubeconfigFile, kubeconfig, { mode: 0o600 });
@@ -67,12 +69,32 @@ export async function openHelmWorkspace(kubeconfig: string, secrets: readonly st
   };
 }
 
+/**
+ * Removes workspaces a process that died left behind (they hold kubeconfigs and secret values). Only those older
+ * than `olderThanMs`, longer than any helm command runs, so another deployer's workspace in use is kept.
+ */
+export async function sweepStaleWorkspaces(olderThanMs: number): Promise<number> {
+  let removed = 0;
+  for (const name of await readdir(tmpdir())) {
+    if (!name.startsWith(WORKSPACE_PREFIX)) continue;
+    const dir = join(tmpdir(), name);
+    const info = await stat(dir).catch(() => undefined);
+    if (info?.isDirectory() && Date.now() - info.mtimeMs > olderThanMs) {
+      await rm(dir, { recursive: true, force: true });
+      removed += 1;
+    }
+  }
+  return removed;
+}
+
 export interface HelmOptions {
   binary: string;
   timeoutMs: number;
 }
 
 export interface Helm {
+  /** `helm version --short`; fails when the binary cannot be run. */
+  version(): Promise<string>;
   /** Revisions, oldest first; empty when the release does not exist. */
   history(target: HelmTarget): Promise<HelmRevision[]>;
   /** The values a revision was installed with (user-supplied values only). */
@@ -107,13 +129,21 @@ export function createHelm(options: HelmOptions): Helm {
           const command = args[0] ?? '';
           const timedOut = (error as { killed?: boolean }).killed === true && !target.signal?.aborted;
           const raw = timedOut ? `no answer within ${options.timeoutMs} ms (stopped)` : stderr.trim() || error.message;
-          reject(new HelmError(command, scrub(raw.replace(/^Error: /, ''), workspace.secrets), { cause: timedOut ? undefined : error }));
+          // No `cause`: Node's error message repeats helm's stderr unscrubbed, and causes end up in logs.
+          reject(new HelmError(command, scrub(raw.replace(/^Error: /, ''), workspace.secrets)));
         },
       );
     });
   }
 
   return {
+    version: () =>
+      new Promise((resolve, reject) => {
+        execFile(options.binary, ['version', '--short'], { timeout: 10_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmpdir() } }, (error, stdout) => {
+          if (error) reject(new Error(error.message));
+          else resolve(stdout.trim());
+        });
+      }),
     async history(target) {
       try {
         const out = await run(target, ['history', target.release, '--max', '256', '-o', 'json']);
