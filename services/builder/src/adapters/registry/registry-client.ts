@@ -3,7 +3,8 @@ import type { Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
 import { InputError, RetryableError } from '@appserving/shared';
 import { apiHostOf } from './image-ref.ts';
-import { parseChallenge, type Challenge } from './auth-challenge.ts';
+import { parseChallenge } from './auth-challenge.ts';
+import { denied, RegistryAuthorization, unreachable, type RegistryCredentials } from './registry-auth.ts';
 
 /**
  * A client of the OCI distribution API (what `docker push` and `crane` speak): manifests, blobs, cross-repository
@@ -28,10 +29,8 @@ export const MEDIA_TYPES = {
 
 const manifestAccept = [MEDIA_TYPES.ociManifest, MEDIA_TYPES.ociIndex, MEDIA_TYPES.dockerManifest, MEDIA_TYPES.dockerList].join(', ');
 
-export interface RegistryCredentials {
-  readonly username: string;
-  readonly password: string;
-}
+
+export type { RegistryCredentials } from './registry-auth.ts';
 
 export interface RegistryClientOptions {
   /** Hosts (`host[:port]`) spoken to over plain HTTP, e.g. a local registry. Every other host uses HTTPS. */
@@ -79,16 +78,13 @@ export const sha256Digest = (bytes: Uint8Array): string => `sha256:${createHash(
 export class RegistryClient {
   readonly #agent: Agent;
   readonly #plainHttp: ReadonlySet<string>;
-  readonly #credentials: (host: string) => RegistryCredentials | undefined;
-  /** Authorization header per host and scope, with its expiry. */
-  readonly #auth = new Map<string, { header: string; until: number }>();
-  readonly #authorizing = new Map<string, Promise<string>>();
+  readonly #authorization: RegistryAuthorization;
 
   constructor(options: RegistryClientOptions = {}) {
     const timeout = options.timeoutMs ?? 120_000;
     this.#agent = new Agent({ headersTimeout: timeout, bodyTimeout: timeout, connections: 16 });
     this.#plainHttp = new Set(options.plainHttpHosts ?? []);
-    this.#credentials = options.credentials ?? (() => undefined);
+    this.#authorization = new RegistryAuthorization(this.#agent, options.credentials ?? (() => undefined));
   }
 
   baseUrl(host: string): string {
@@ -318,10 +314,7 @@ export class RegistryClient {
   }
 
   async #send(host: string, options: SendOptions): Promise<Dispatcher.ResponseData> {
-    const key = `${host} ${options.scope}`;
-    // A token that may push to a repository may also pull from it: reuse it rather than ask for another.
-    const cached = [key, key.replace(/:pull$/, ':pull,push')].map((k) => this.#auth.get(k)).find((entry) => entry && entry.until > Date.now());
-    const first = await this.#request(host, options, cached?.header);
+    const first = await this.#request(host, options, this.#authorization.cached(host, options.scope));
     if (first.statusCode !== 401) return first;
     const challenge = parseChallenge(header(first, 'www-authenticate'));
     await first.body.dump();
@@ -329,17 +322,11 @@ export class RegistryClient {
     if (!challenge || !replayable) {
       throw denied(host, options.what, 401, challenge ? 'a streamed request was challenged; the token had expired' : 'no usable WWW-Authenticate challenge');
     }
-    // Requests for one scope that start together share one token request.
-    let pending = this.#authorizing.get(key);
-    if (!pending) {
-      pending = this.#authorize(host, options.scope, challenge, options.signal).finally(() => this.#authorizing.delete(key));
-      this.#authorizing.set(key, pending);
-    }
-    const authorization = await pending;
+    const authorization = await this.#authorization.authorize(host, options.scope, challenge, options.signal);
     const second = await this.#request(host, options, authorization);
     if (second.statusCode === 401) {
       await second.body.dump();
-      this.#auth.delete(key);
+      this.#authorization.forget(host, options.scope);
       throw denied(host, options.what, 401, 'credentials refused');
     }
     return second;
@@ -361,40 +348,6 @@ export class RegistryClient {
       if (options.signal?.aborted) throw options.signal.reason instanceof Error ? options.signal.reason : error;
       throw unreachable(host, error);
     }
-  }
-
-  /** Trades the challenge for an Authorization header (a bearer token, or basic credentials) and caches it. */
-  async #authorize(host: string, scope: string, challenge: Challenge, signal: AbortSignal | undefined): Promise<string> {
-    const credentials = this.#credentials(host);
-    const basic = credentials ? `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}` : undefined;
-    const key = `${host} ${scope}`;
-    if (challenge.scheme === 'basic') {
-      if (!basic) throw denied(host, 'access', 401, 'the registry asks for credentials and none are configured for it');
-      this.#auth.set(key, { header: basic, until: Number.POSITIVE_INFINITY });
-      return basic;
-    }
-    const realm = challenge.params.realm;
-    if (!realm) throw denied(host, 'access', 401, 'the bearer challenge names no realm');
-    const url = new URL(realm);
-    if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
-    for (const s of scope.split(' ')) url.searchParams.append('scope', s);
-    let response: Dispatcher.ResponseData;
-    try {
-      response = await request(url, { method: 'GET', dispatcher: this.#agent, headers: { 'user-agent': 'AppServing builder', ...(basic ? { authorization: basic } : {}) }, ...(signal ? { signal } : {}) });
-    } catch (error) {
-      throw unreachable(url.host, error);
-    }
-    if (response.statusCode !== 200) {
-      await response.body.dump();
-      throw denied(host, `a token for ${scope}`, response.statusCode, `the token service ${url.host} refused`);
-    }
-    const answer = (await response.body.json()) as { token?: string; access_token?: string; expires_in?: number };
-    const token = answer.token ?? answer.access_token;
-    if (!token) throw denied(host, 'access', 401, `the token service ${url.host} answered without a token`);
-    const lifetimeMs = Math.max(30, answer.expires_in ?? 60) * 1000;
-    const value = `Bearer ${token}`;
-    this.#auth.set(key, { header: value, until: Date.now() + lifetimeMs - 10_000 });
-    return value;
   }
 
   async #expectOk(response: Dispatcher.ResponseData, repo: Repo, doing: string): Promise<void> {
@@ -435,13 +388,4 @@ async function errorDetail(response: Dispatcher.ResponseData): Promise<string> {
   } catch {
     return '';
   }
-}
-
-function unreachable(host: string, error: unknown): RetryableError {
-  const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-  return new RetryableError('registry_unreachable', `registry ${host} cannot be reached: ${reason}`, { cause: error, details: { host } });
-}
-
-function denied(host: string, what: string, status: number, why: string): InputError {
-  return new InputError('registry_denied', `registry ${host} refused ${what} (HTTP ${status}): ${why}; check the registry credentials`, { details: { host, status } });
 }
