@@ -99,7 +99,8 @@ export interface Helm {
   history(target: HelmTarget): Promise<HelmRevision[]>;
   /** The values a revision was installed with (user-supplied values only). */
   values(target: HelmTarget, revision: number): Promise<Record<string, unknown>>;
-  upgradeInstall(target: HelmTarget, chartDir: string, valuesFile: string, historyMax: number): Promise<{ revision: number; status: string }>;
+  /** `description` is recorded with the revision (`helm history` shows it) once it is deployed. */
+  upgradeInstall(target: HelmTarget, chartDir: string, valuesFile: string, options: { historyMax: number; description: string }): Promise<{ revision: number; status: string }>;
   rollback(target: HelmTarget, revision: number, historyMax: number): Promise<void>;
   /** Uninstalls, waiting for the objects to be deleted; `false` when there was no such release. */
   uninstall(target: HelmTarget, timeoutSeconds: number): Promise<boolean>;
@@ -157,7 +158,7 @@ export function createHelm(options: HelmOptions): Helm {
       const out = await run(target, ['get', 'values', target.release, '--revision', String(revision), '-o', 'json']);
       return (JSON.parse(out) ?? {}) as Record<string, unknown>;
     },
-    async upgradeInstall(target, chartDir, valuesFile, historyMax) {
+    async upgradeInstall(target, chartDir, valuesFile, { historyMax, description }) {
       const out = await run(target, [
         'upgrade',
         target.release,
@@ -168,6 +169,8 @@ export function createHelm(options: HelmOptions): Helm {
         valuesFile,
         '--history-max',
         String(historyMax),
+        '--description',
+        description,
         '--timeout',
         `${Math.ceil(options.timeoutMs / 1000)}s`,
         '-o',

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { analysisComplaint, rollbackOutcome } from './flagger-events.ts';
 import { createGateTokens } from './gate-token.ts';
 import { classifyHelmFailure } from './helm-errors.ts';
-import { pendingRepair, releaseOfValues } from './helm-plan.ts';
+import { pendingRepair, releaseOfDescription, releaseOfValues, revisionDescription } from './helm-plan.ts';
 
 const revision = (n: number, status: string) => ({ revision: n, status, description: '', updated: '', chart: 'appserving-app-0.1.0' });
 
@@ -28,7 +28,11 @@ describe('stuck releases', () => {
     expect(pendingRepair([revision(1, 'failed'), revision(2, 'pending-upgrade')])).toMatchObject({ action: 'uninstall' });
   });
 
-  it('reads which release a revision carries', () => {
+  it('reads which release a revision carries, from its description or its values', () => {
+    const release = { release_id: '1b6c5c8e-1111-4222-8333-444455556666', version: 7 };
+    expect(releaseOfDescription(revisionDescription(release))).toEqual({ id: release.release_id, version: 7 });
+    expect(releaseOfDescription('Upgrade complete')).toBeUndefined();
+    expect(releaseOfDescription('Rollback to 2')).toBeUndefined();
     expect(releaseOfValues({ release: { id: 'r', version: 2, label: 'v2' } })).toEqual({ id: 'r', version: 2 });
     expect(releaseOfValues({})).toBeUndefined();
   });

@@ -25,3 +25,17 @@ export function releaseOfValues(values: Record<string, unknown>): { id: string; 
   if (typeof release?.id !== 'string' || typeof release.version !== 'number') return undefined;
   return { id: release.id, version: release.version };
 }
+
+/**
+ * The description a release's revision is recorded with, and its reading back: `helm history` then tells which
+ * release a deployed revision carries without another helm call. (Revisions helm wrote itself — a rollback, a
+ * failure — say something else; then the values tell.)
+ */
+export function revisionDescription(release: { release_id: string; version: number }): string {
+  return `appserving release ${release.release_id} version ${release.version}`;
+}
+
+export function releaseOfDescription(description: string): { id: string; version: number } | undefined {
+  const match = /^appserving release ([0-9a-f-]{36}) version (\d+)$/.exec(description);
+  return match ? { id: match[1] as string, version: Number(match[2]) } : undefined;
+}

@@ -28,7 +28,7 @@ import { loadReleaseContext } from '../adapters/release-context.repository.ts';
 import { buildChartValues, type ExposureSettings } from '../chart/chart-values.ts';
 import { deployStep } from '../domain/deploy-steps.ts';
 import type { GateTokens } from '../domain/gate-token.ts';
-import { pendingRepair, releaseOfValues } from '../domain/helm-plan.ts';
+import { pendingRepair, releaseOfDescription, releaseOfValues, revisionDescription } from '../domain/helm-plan.ts';
 
 export interface DeployDeps {
   db: Kysely<Database>;
@@ -108,7 +108,7 @@ async function deploy(deps: DeployDeps, data: DeployData, ctx: HandlerContext, l
       }
       const latest = history.at(-1);
       if (latest) {
-        const owner = releaseOfValues(await deps.helm.values(target, latest.revision));
+        const owner = releaseOfDescription(latest.description) ?? releaseOfValues(await deps.helm.values(target, latest.revision));
         if (owner?.id === release.release_id && latest.status === 'deployed') {
           log.info({ helmRevision: latest.revision }, 'this release is already applied (redelivered command); announcing it again');
           await publish(deps, release, 'applied', { helmRevision: latest.revision });
@@ -126,7 +126,10 @@ async function deploy(deps: DeployDeps, data: DeployData, ctx: HandlerContext, l
       ctx.working();
       log.info({ namespace: context.namespace, strategy: spec.strategy, image: data.image, helmRevision: latest?.revision ?? null }, 'helm upgrade --install started');
       const started = performance.now();
-      const result = await deps.helm.upgradeInstall(target, deps.chartDir, await workspace.writeValues(values), deps.settings.helmHistoryMax);
+      const result = await deps.helm.upgradeInstall(target, deps.chartDir, await workspace.writeValues(values), {
+        historyMax: deps.settings.helmHistoryMax,
+        description: revisionDescription(release),
+      });
       log.info({ helmRevision: result.revision, status: result.status, tookMs: Math.round(performance.now() - started) }, 'release applied');
       await publish(deps, release, 'applied', { helmRevision: result.revision });
     } finally {
