@@ -160,3 +160,26 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
+
+/**
+ * Copies an image inside the local registry (blobs mounted across repositories, the manifest put under `tag`)
+ * and returns the copy's manifest digest: an image "Kaniko pushed" for a simulated build, which runs no Kaniko.
+ */
+export async function copyImage(registryHost: string, from: { repository: string; reference: string }, to: { repository: string; tag: string }): Promise<string> {
+  const registry = `http://${registryHost}`;
+  const accept = 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json';
+  const source = await fetch(`${registry}/v2/${from.repository}/manifests/${from.reference}`, { headers: { accept } });
+  if (source.status !== 200) throw new Error(`registry: no manifest ${from.repository}:${from.reference} (${source.status})`);
+  const mediaType = source.headers.get('content-type') ?? 'application/vnd.docker.distribution.manifest.v2+json';
+  const bytes = Buffer.from(await source.arrayBuffer());
+  const manifest = JSON.parse(bytes.toString('utf8')) as { config: { digest: string }; layers: { digest: string }[] };
+  for (const digest of [manifest.config.digest, ...manifest.layers.map((l) => l.digest)]) {
+    const mounted = await fetch(`${registry}/v2/${to.repository}/blobs/uploads/?mount=${digest}&from=${from.repository}`, { method: 'POST' });
+    if (mounted.status !== 201) throw new Error(`registry: could not mount ${digest} into ${to.repository} (${mounted.status})`);
+  }
+  const put = await fetch(`${registry}/v2/${to.repository}/manifests/${to.tag}`, { method: 'PUT', headers: { 'content-type': mediaType }, body: bytes });
+  if (put.status !== 201) throw new Error(`registry: manifest of ${to.repository}:${to.tag} refused (${put.status})`);
+  const digest = put.headers.get('docker-content-digest');
+  if (!digest) throw new Error('registry: no Docker-Content-Digest on the manifest put');
+  return digest;
+}
