@@ -153,6 +153,8 @@ export function buildHandler(deps: BuildDeps): Handler {
         events.progress('fetching-artifact', `fetched ${mib(done)}${total ? ` of ${mib(total)}` : ''}`, { done, total });
       },
     }).catch(timedOut('fetching the artifact'));
+    // The line that completes the phase, also when the server did not say how large the artifact was.
+    events.progress('fetching-artifact', `fetched ${mib(artifact.size)}, sha256 ${artifact.sha256.slice(0, 12)}…`, { done: artifact.size, total: artifact.size });
     try {
       const key = cacheKey({ artifactSha256: artifact.sha256, baseDigest: base.digest, template: plan.template, port: plan.port, platform: config.buildPlatform });
       const cached = await deps.registry.headManifest(repo, cacheTag(key), signal).catch(timedOut('looking for an earlier image'));

@@ -2,7 +2,9 @@
 // and annotations the builder is configured to put on its Pods (APPSERVING_BUILD_POD_LABELS / _ANNOTATIONS, the
 // operator feature), and Kaniko's digest file is played by the termination message. Everything the builder does
 // is real: the Pod, its ConfigMap and Secret, reading its status and log, tagging and checking in the registry.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Readable } from 'node:stream';
 import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
@@ -52,8 +54,9 @@ function kanikoSettings(sim: { labels?: Record<string, string>; annotations?: Re
 
 async function pythonApp(name: string) {
   const { appId } = await world.createApp(name);
-  const upload = await world.store.put(Readable.from([fakeJar(300_000)]), { filename: `${name}.zip` });
-  return { appId, spec: baseSpec({ app_type: 'python', artifact_url: upload.artifactUrl, port: 8000 }), sha256: upload.sha256 };
+  const bytes = fakeJar(300_000);
+  const upload = await world.store.put(Readable.from([bytes]), { filename: `${name}.zip` });
+  return { appId, bytes, spec: baseSpec({ app_type: 'python', artifact_url: upload.artifactUrl, port: 8000 }), sha256: upload.sha256 };
 }
 
 async function podOf(releaseId: string, timeoutMs = 30_000): Promise<V1Pod> {
@@ -142,6 +145,11 @@ describe('Kaniko builds', () => {
       expect(files.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'Pod', uid: pod.metadata?.uid });
       const secret = await core.readNamespacedSecret({ name: `build-${ref.release_id}`, namespace });
       expect(Buffer.from(secret.data?.['fetch-header'] ?? '', 'base64').toString()).toMatch(/^Authorization: Bearer [A-Za-z0-9_-]+$/);
+      // What the init container's curl does: download the artifact from the builder with the Secret's header.
+      const header = Buffer.from(secret.data?.['fetch-header'] ?? '', 'base64').toString();
+      const download = await fetch(`http://127.0.0.1:${builder.config.httpPort}/build-artifacts/${ref.release_id}/${app.sha256}`, { headers: { authorization: header.replace(/^Authorization: /, '') } });
+      expect(download.status).toBe(200);
+      expect(Buffer.from(await download.arrayBuffer()).equals(app.bytes)).toBe(true);
       const dockerConfig = JSON.parse(Buffer.from(secret.data?.['config.json'] ?? '', 'base64').toString());
       expect(Buffer.from(dockerConfig.auths[cluster.registryHost].auth, 'base64').toString()).toBe('robot:pw-never-logged');
 
@@ -168,6 +176,34 @@ describe('Kaniko builds', () => {
       expect(await core.readNamespacedPod({ name: `build-${again.release_id}`, namespace }).then(() => 'made', () => 'none')).toBe('none');
     } finally {
       await builder.stop();
+    }
+  });
+
+  it('an artifact_url is fetched once by the builder, under the fetch rules, and handed to the Pod from the store', async () => {
+    const bytes = fakeJar(200_000);
+    const server = createServer((request, response) => (request.url === '/py/app.zip' ? response.writeHead(200).end(bytes) : response.writeHead(404).end()));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const { appId } = await world.createApp('fetched');
+    const digest = await prebuilt('fetched');
+    const builder = await world.startBuilder(
+      { ...kanikoSettings({ annotations: { [SIM_TERMINATION_MESSAGE_ANNOTATION]: digest, [SIM_RUN_DURATION_ANNOTATION]: '2s' } }), APPSERVING_ARTIFACT_HOST_ALLOWLIST: `pypi.test:${port}` },
+      { resolve: async (host) => (host === 'pypi.test' ? ['127.0.0.1'] : ['93.184.215.14']) },
+    );
+    try {
+      const ref = world.ref({ appId }, 'fetched');
+      await world.build(ref, baseSpec({ app_type: 'python', artifact_url: `http://pypi.test:${port}/py/app.zip` }));
+      const pod = await podOf(ref.release_id);
+      const sha = createHash('sha256').update(bytes).digest('hex');
+      expect(pod.spec?.initContainers?.[0]?.args?.at(-1)).toMatch(new RegExp(`/build-artifacts/${ref.release_id}/${sha}$`));
+      expect((await world.store.info(sha))?.size).toBe(bytes.length);
+      const result = await world.waitForResult(ref.release_id);
+      expect(result.data).toMatchObject({ digest, reused: false });
+      const fetched = world.eventsOf(ref.release_id).filter((m) => m.type === 'dev.appserving.build.progress.v1' && m.data.phase === 'fetching-artifact');
+      expect(fetched.at(-1)?.data).toMatchObject({ done_bytes: bytes.length, total_bytes: bytes.length });
+    } finally {
+      await builder.stop();
+      server.close();
     }
   });
 
