@@ -1,10 +1,10 @@
 import { resolve } from 'node:path';
 import { ApiClient, normalizeServerUrl } from './api/api-client.ts';
 import { credentialsPath, loadCredentials } from './config/credentials.ts';
-import { loadProjectFile, PROJECT_FILE, type ProjectFile } from './config/project-file.ts';
+import type { ProjectFile } from './config/project-file.ts';
 import { CliError, ExitCode, type ErrorReport } from './errors.ts';
 import { painter, type Painter } from './output/format.ts';
-import { createProgress, type Progress, type ProgressMode } from './output/progress.ts';
+import type { Progress, ProgressMode } from './output/progress.ts';
 
 /** The process around a command: streams, environment, working directory. Tests run the real binary instead. */
 export interface CliIo {
@@ -50,7 +50,9 @@ export class Context {
     return this.io.stdin.isTTY === true && this.io.stderr.isTTY === true;
   }
 
-  progress(): Progress {
+  /** Loaded on first use: `appserve --version` or `status` need no terminal drawing code. */
+  async progress(): Promise<Progress> {
+    const { createProgress } = await import('./output/progress.ts');
     // A terminal that reports no size (some CI pseudo-terminals, editors' shells) cannot redraw a line: plain lines.
     const sized = (this.io.stderr.columns ?? 80) > 0 && (this.io.stderr.rows ?? 24) > 0;
     const mode: ProgressMode = this.json ? 'json' : this.options.quiet ? 'quiet' : this.io.stderr.isTTY && this.io.env.TERM !== 'dumb' && sized ? 'tty' : 'plain';
@@ -82,11 +84,12 @@ export class Context {
   }
 
   projectFilePath(): string {
-    return resolve(this.io.cwd, this.options.file ?? PROJECT_FILE);
+    return resolve(this.io.cwd, this.options.file ?? 'appserve.yaml');
   }
 
   async projectFile(): Promise<ProjectFile | undefined> {
-    this.#projectFile ??= loadProjectFile(this.projectFilePath()).then((file) => {
+    this.#projectFile ??= import('./config/project-file.ts').then(async ({ loadProjectFile }) => {
+      const file = await loadProjectFile(this.projectFilePath());
       if (file === undefined && this.options.file !== undefined) {
         throw new CliError(ExitCode.usage, 'project_file', `project file ${this.projectFilePath()} does not exist`);
       }

@@ -1,10 +1,16 @@
 import { Command, Option } from 'commander';
-import { clustersCommand, historyCommand, listCommand, statusCommand } from './commands/read.commands.ts';
-import { deployCommand, type DeployCommandFlags } from './commands/deploy.command.ts';
-import { eventsCommand, logsCommand } from './commands/events.commands.ts';
-import { loginCommand, logoutCommand } from './commands/login.command.ts';
-import { deleteCommand, gateCommand, rollbackCommand } from './commands/operate.commands.ts';
+import type { DeployCommandFlags } from './commands/deploy.command.ts';
+import type { eventsCommand, logsCommand } from './commands/events.commands.ts';
+import type { loginCommand } from './commands/login.command.ts';
+import type { deleteCommand, gateCommand, rollbackCommand } from './commands/operate.commands.ts';
 import { Context, type CliIo, type GlobalOptions } from './context.ts';
+
+// Each command's code is loaded when it runs, so `appserve --version` or `--help` load none of it.
+const read = () => import('./commands/read.commands.ts');
+const deploying = () => import('./commands/deploy.command.ts');
+const events = () => import('./commands/events.commands.ts');
+const login = () => import('./commands/login.command.ts');
+const operate = () => import('./commands/operate.commands.ts');
 
 export const EXIT_CODES_HELP = `
 Exit codes:
@@ -98,28 +104,28 @@ Examples:
   appserve deploy ./my-flask-app --env APP_MODULE=app:app  # a Python project folder
   cat db-password.txt | appserve deploy --secret db-password=- --no-wait --json`,
       ),
-  ).action(run((ctx, artifact: string | undefined, flags: DeployCommandFlags) => deployCommand(ctx, artifact, flags)));
+  ).action(run(async (ctx, artifact: string | undefined, flags: DeployCommandFlags) => (await deploying()).deployCommand(ctx, artifact, flags)));
 
   program
     .command('status')
     .argument('[app]', 'app name or id (default: appserve.yaml\'s name)')
     .option('-c, --cluster <name|id>', 'the cluster, when several apps have this name')
     .description('show an app, its current release, and why it failed if it did')
-    .action(run((ctx, app: string | undefined, flags: { cluster?: string }) => statusCommand(ctx, app, flags)));
+    .action(run(async (ctx, app: string | undefined, flags: { cluster?: string }) => (await read()).statusCommand(ctx, app, flags)));
 
   program
     .command('list')
     .alias('ls')
     .option('-c, --cluster <name|id>', 'only apps on this cluster')
     .description('list your apps')
-    .action(run((ctx, flags: { cluster?: string }) => listCommand(ctx, flags)));
+    .action(run(async (ctx, flags: { cluster?: string }) => (await read()).listCommand(ctx, flags)));
 
   program
     .command('history')
     .argument('[app]', 'app name or id')
     .option('-c, --cluster <name|id>', 'the cluster, when several apps have this name')
     .description('list every release of an app, newest first')
-    .action(run((ctx, app: string | undefined, flags: { cluster?: string }) => historyCommand(ctx, app, flags)));
+    .action(run(async (ctx, app: string | undefined, flags: { cluster?: string }) => (await read()).historyCommand(ctx, app, flags)));
 
   program
     .command('logs')
@@ -130,7 +136,7 @@ Examples:
     .option('--previous', 'the previous run of a crashed container')
     .option('--release <id>', 'only pods of this release')
     .description("print the app's pod logs")
-    .action(run((ctx, app: string | undefined, flags: Parameters<typeof logsCommand>[2]) => logsCommand(ctx, app, flags)));
+    .action(run(async (ctx, app: string | undefined, flags: Parameters<typeof logsCommand>[2]) => (await events()).logsCommand(ctx, app, flags)));
 
   program
     .command('events')
@@ -139,7 +145,7 @@ Examples:
     .option('-F, --follow', 'then print new events as they happen, until Ctrl-C')
     .option('--limit <n>', 'only the last n recorded events')
     .description('print everything recorded about an app: commands, builds, rollout steps, status changes')
-    .action(run((ctx, app: string | undefined, flags: Parameters<typeof eventsCommand>[2]) => eventsCommand(ctx, app, flags)));
+    .action(run(async (ctx, app: string | undefined, flags: Parameters<typeof eventsCommand>[2]) => (await events()).eventsCommand(ctx, app, flags)));
 
   for (const verb of ['promote', 'abort'] as const) {
     waitOptions(
@@ -148,7 +154,7 @@ Examples:
         .argument('[app]', 'app name or id')
         .option('-c, --cluster <name|id>', 'the cluster, when several apps have this name')
         .description(verb === 'promote' ? 'promote the canary or blue-green release waiting at its gate' : 'abort the canary or blue-green release in flight (traffic stays on the live version)'),
-    ).action(run((ctx, app: string | undefined, flags: Parameters<typeof gateCommand>[3]) => gateCommand(ctx, verb, app, flags)));
+    ).action(run(async (ctx, app: string | undefined, flags: Parameters<typeof gateCommand>[3]) => (await operate()).gateCommand(ctx, verb, app, flags)));
   }
 
   waitOptions(
@@ -159,7 +165,7 @@ Examples:
       .option('--to <version>', 'the release to go back to: its number (3) or label (v3, 1.4.2); default the previous successful one')
       .option('--skip-analysis', 'canary/blue-green: restore at once, without analysis')
       .description('redeploy an earlier release exactly (same image, config and secrets) as a new release'),
-  ).action(run((ctx, app: string | undefined, flags: Parameters<typeof rollbackCommand>[2]) => rollbackCommand(ctx, app, flags)));
+  ).action(run(async (ctx, app: string | undefined, flags: Parameters<typeof rollbackCommand>[2]) => (await operate()).rollbackCommand(ctx, app, flags)));
 
   waitOptions(
     program
@@ -168,12 +174,12 @@ Examples:
       .option('-c, --cluster <name|id>', 'the cluster, when several apps have this name')
       .option('-y, --yes', 'do not ask for confirmation (needed without a terminal)')
       .description('remove the app from its cluster; its release history is kept'),
-  ).action(run((ctx, app: string | undefined, flags: Parameters<typeof deleteCommand>[2]) => deleteCommand(ctx, app, flags)));
+  ).action(run(async (ctx, app: string | undefined, flags: Parameters<typeof deleteCommand>[2]) => (await operate()).deleteCommand(ctx, app, flags)));
 
   program
     .command('clusters')
     .description('list the clusters you can deploy to')
-    .action(run((ctx) => clustersCommand(ctx)));
+    .action(run(async (ctx) => (await read()).clustersCommand(ctx)));
 
   program
     .command('login')
@@ -181,12 +187,12 @@ Examples:
     .option('--token-stdin', 'read the token from stdin')
     .option('--token-file <path>', 'read the token from a file')
     .description('check an API token against a server and save both (file readable by you only); asks for the token without showing it')
-    .action(run((ctx, server: string | undefined, flags: Parameters<typeof loginCommand>[2]) => loginCommand(ctx, server, flags)));
+    .action(run(async (ctx, server: string | undefined, flags: Parameters<typeof loginCommand>[2]) => (await login()).loginCommand(ctx, server, flags)));
 
   program
     .command('logout')
     .description('forget the saved server and token')
-    .action(run((ctx) => logoutCommand(ctx)));
+    .action(run(async (ctx) => (await login()).logoutCommand(ctx)));
 
   return program;
 }

@@ -26,7 +26,7 @@ export async function deployCommand(ctx: Context, artifactArgument: string | und
   const file = await ctx.projectFile();
   const envFiles = await Promise.all(flags.envFile.map((path) => readEnvFile(resolve(ctx.io.cwd, path))));
   const settings = mergeDeploySettings(flags, file, artifactArgument === undefined ? undefined : resolve(ctx.io.cwd, artifactArgument), envFiles);
-  const progress = ctx.progress();
+  const progress = await ctx.progress();
   try {
     const client = await ctx.client({ progress });
     // Everything local is read and checked before anything is sent.

@@ -27,7 +27,7 @@ export async function gateCommand(ctx: Context, verb: 'promote' | 'abort', ref: 
   const answer = await client.send<{ operation: unknown }>('POST', `/apps/${app.id}/${verb}`);
   const text = `${verb === 'promote' ? 'promotion' : 'abort'} of ${app.name} ${release.version_label} requested`;
   if (!wait) return reportAccepted(ctx, text, { app: { id: app.id, name: app.name }, release, operation: answer.operation });
-  const progress = ctx.progress();
+  const progress = await ctx.progress();
   progress.step(text);
   return followAndReport(ctx, client, app, release, {
     timeoutMs,
@@ -52,7 +52,7 @@ export async function rollbackCommand(ctx: Context, ref: string | undefined, fla
   const target = await rollbackTarget(ctx, accepted.release);
   const text = `rollback of ${app.name} accepted: ${accepted.release.version_label} redeploys ${target}`;
   if (!wait) return reportAccepted(ctx, text, { app: accepted.app, release: accepted.release });
-  const progress = ctx.progress();
+  const progress = await ctx.progress();
   progress.step(text, { release_id: accepted.release.id, version: accepted.release.version });
   return followAndReport(ctx, client, app, accepted.release, { timeoutMs, startedAt, progress, extra: {} });
 }
@@ -77,7 +77,7 @@ export async function deleteCommand(ctx: Context, ref: string | undefined, flags
   }
   const answer = await client.send<{ operation: unknown }>('DELETE', `/apps/${app.id}`);
   if (!wait) return reportAccepted(ctx, `deletion of ${app.name} accepted`, { app: { id: app.id, name: app.name }, operation: answer.operation });
-  const progress = ctx.progress();
+  const progress = await ctx.progress();
   const interrupt = interruptSignal();
   let outcome: Awaited<ReturnType<typeof waitForDeletion>>;
   try {
