@@ -70,6 +70,13 @@ export class BuildEvents {
       );
   }
 
+  /** A line that always goes out (a rare, notable step, such as copying a base layer from another registry). */
+  note(phase: BuildPhase, message: string): void {
+    this.#forced = true;
+    this.progress(phase, message);
+    this.#forced = false;
+  }
+
   /**
    * A line for a long phase that moves no bytes (a Kaniko build): the phase line itself, then one a minute, so a
    * person watching sees the build is alive and for how long it has run.

@@ -211,6 +211,10 @@ export function buildHandler(deps: BuildDeps): Handler {
             ctx.working();
             events.progress('pushing', `pushed ${mib(done)} of ${mib(total)}`, { done, total });
           },
+          onBaseLayerCopy: (layer, into) => {
+            ctx.working();
+            events.note('pushing', `copying base image layer ${layer.digest.slice(7, 19)} (${mib(layer.size)}) into ${into.host}/${into.repository} (once for this registry)`);
+          },
         },
       );
       return result.digest;

@@ -104,8 +104,10 @@ describe('direct push to the local registry', () => {
     const resolved = await resolveBaseImage(client, parseImageRef(otherBase.reference), { os: 'linux', architecture: 'amd64' });
     expect(resolved.mediaType).toBe(MEDIA_TYPES.ociManifest);
     const mirror = `appserving-test/mirror-${run}`;
-    const first = await pushDirectImage(client, spec(`appserving-test/one-${run}`, fakeJar(50_000), resolved, mirror));
+    const copies: string[] = [];
+    const first = await pushDirectImage(client, spec(`appserving-test/one-${run}`, fakeJar(50_000), resolved, mirror), { onBaseLayerCopy: (layer, into) => copies.push(`${layer.digest} -> ${into.repository}`) });
     expect(first.baseLayers).toEqual({ present: 0, mounted: 2, copied: 2 });
+    expect(copies.sort()).toEqual(otherBase.layerDigests.map((d) => `${d} -> ${mirror}`).sort());
     const second = await pushDirectImage(client, spec(`appserving-test/two-${run}`, fakeJar(50_000), resolved, mirror));
     expect(second.baseLayers).toEqual({ present: 0, mounted: 2, copied: 0 });
     // The mirror holds the base manifest, so its layers stay referenced.

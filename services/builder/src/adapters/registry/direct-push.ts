@@ -48,11 +48,13 @@ export interface DirectPushOptions {
   signal?: AbortSignal;
   /** Bytes of the artifact sent so far, of its size. */
   onProgress?: (done: number, total: number) => void;
+  /** A base layer is about to be copied from another registry (this happens once per layer and registry). */
+  onBaseLayerCopy?: (layer: Descriptor, into: Repo) => void;
 }
 
 export async function pushDirectImage(client: RegistryClient, spec: DirectImageSpec, options: DirectPushOptions = {}): Promise<DirectPushResult> {
   const { signal } = options;
-  const [baseLayers, layer] = await Promise.all([ensureBaseLayers(client, spec, signal), uploadAppLayer(client, spec, options)]);
+  const [baseLayers, layer] = await Promise.all([ensureBaseLayers(client, spec, options), uploadAppLayer(client, spec, options)]);
 
   const oci = spec.base.mediaType === MEDIA_TYPES.ociManifest;
   const config = imageConfig(spec, layer.diffId);
@@ -94,8 +96,9 @@ async function uploadAppLayer(client: RegistryClient, spec: DirectImageSpec, opt
   return layer.result();
 }
 
-async function ensureBaseLayers(client: RegistryClient, spec: DirectImageSpec, signal: AbortSignal | undefined) {
+async function ensureBaseLayers(client: RegistryClient, spec: DirectImageSpec, options: DirectPushOptions) {
   const { base, target } = spec;
+  const { signal } = options;
   const counts = { present: 0, mounted: 0, copied: 0 };
   const sameRegistry = base.repo.host === target.host;
   const mirror: Repo = sameRegistry ? base.repo : { host: target.host, repository: spec.mirrorRepository };
@@ -106,12 +109,14 @@ async function ensureBaseLayers(client: RegistryClient, spec: DirectImageSpec, s
       return;
     }
     if (!sameRegistry && !(await client.hasBlob(mirror, layer.digest, signal))) {
+      options.onBaseLayerCopy?.(layer, mirror);
       await copyBlob(client, base.repo, mirror, layer, signal);
       counts.copied += 1;
     }
     if (await client.mountBlob(target, layer.digest, mirror.repository, signal)) {
       counts.mounted += 1;
     } else {
+      options.onBaseLayerCopy?.(layer, target);
       await copyBlob(client, mirror, target, layer, signal);
       counts.copied += 1;
     }
