@@ -87,4 +87,25 @@ describe('deployer: canary releases with Flagger on the Gateway API', () => {
     // Automatic promotion: no gate was asked, nothing rolled back.
     expect(d.steps.filter((s) => s.release.release_id === r2.release_id).map((s) => s.step)).toEqual(['applied']);
   }, 300_000);
+
+  it('a rollback with skip_analysis restores the earlier release at once: no traffic steps, no analysis', async () => {
+    // What the gateway publishes for POST /apps/{id}/rollback with skip_analysis: release 1's spec and image.
+    const r3 = await app.deploy({ spec, image: image('v1'), skipAnalysis: true });
+    await d.waitForStep(r3.release_id, 'applied');
+    const seen = new Set<number>();
+    await eventually(
+      'the primary back on v1',
+      async () => {
+        const c = await canary();
+        seen.add(c?.status?.canaryWeight ?? 0);
+        const primary = await d.apps.readNamespacedDeployment({ name: 'cart-primary', namespace: app.namespace });
+        return { phase: c?.status?.phase, image: primary.spec?.template.spec?.containers[0]?.image };
+      },
+      (now) => now.phase === 'Succeeded' && now.image === image('v1'),
+      90_000,
+    );
+    expect([...seen].filter((w) => w > 0)).toEqual([]);
+    const events = (await d.core.listNamespacedEvent({ namespace: app.namespace, fieldSelector: 'involvedObject.kind=Canary,involvedObject.name=cart' })).items.map((e) => e.message ?? '');
+    expect(events.some((m) => /Canary analysis was skipped/.test(m))).toBe(true);
+  }, 180_000);
 });

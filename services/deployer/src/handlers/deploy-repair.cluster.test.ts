@@ -140,3 +140,32 @@ describe('deployer: a release stuck in a pending state is repaired', () => {
     await eventually('the Deployment of release 1 ready', () => d.apps.readNamespacedDeployment({ name: 'stuck-in', namespace: app.namespace }), (dep) => dep.status?.readyReplicas === 1);
   });
 });
+
+describe('deployer: the target cluster comes from the registry', () => {
+  const kubeconfigFor = (server: string) =>
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters: [{name: far, cluster: {server: "' + server + '", insecure-skip-tls-verify: true}}]',
+      'users: [{name: far, user: {token: not-a-real-token}}]',
+      'contexts: [{name: far, context: {cluster: far, user: far}}]',
+      'current-context: far',
+    ].join('\n');
+
+  it('a cluster that cannot be reached: retried with backoff, then the release fails with helm\'s message; nothing lands elsewhere', async () => {
+    const far = await d.registerCluster({ name: 'far-away', kubeconfig: kubeconfigFor('https://127.0.0.1:1') });
+    const app = await d.createApp({ name: 'remote', strategy: 'rolling', namespacePrefix: 'dep-remote', clusterId: far });
+    const ref = await app.deploy({ spec, image: image('v1') });
+    const failed = await d.waitForStep(ref.release_id, 'failed', 120_000);
+    expect(failed.reason).toMatch(/^gave up after 5 attempts: helm: .*127\.0\.0\.1:1.*connection refused/);
+    expect(await helmHistory(app.namespace, 'remote')).toEqual([]);
+  }, 150_000);
+
+  it('a cluster that was removed from the registry: the release fails naming it', async () => {
+    const gone = await d.registerCluster({ name: 'decommissioned', kubeconfig: kubeconfigFor('https://127.0.0.1:2') });
+    const app = await d.createApp({ name: 'orphan', strategy: 'rolling', namespacePrefix: 'dep-remote', clusterId: gone });
+    await d.removeCluster(gone);
+    const ref = await app.deploy({ spec, image: image('v1') });
+    expect((await d.waitForStep(ref.release_id, 'failed')).reason).toBe(`the target cluster ${gone} is not registered (or was removed)`);
+  });
+});

@@ -64,7 +64,14 @@ export interface TestDeployer {
   readonly objects: KubernetesObjectApi;
   /** Every deploy.step event published so far, oldest first. */
   readonly steps: DeployStepEvent[];
-  createApp(options: { name: string; strategy: ReleaseSpecV1['strategy']; namespacePrefix: string }): Promise<TestApp>;
+  /** The local cluster's id in the registry. */
+  readonly clusterId: string;
+  /** Registers another cluster (e.g. one that cannot be reached); returns its id. */
+  registerCluster(options: { name: string; kubeconfig: string; prometheusUrl?: string }): Promise<string>;
+  /** Removes a cluster from the registry (soft delete, as the gateway does). */
+  removeCluster(id: string): Promise<void>;
+  /** An app (and its project, a fresh namespace) on the local cluster, or on `clusterId`. */
+  createApp(options: { name: string; strategy: ReleaseSpecV1['strategy']; namespacePrefix: string; clusterId?: string }): Promise<TestApp>;
   /** Waits for a deploy step of a release; fails naming the steps seen. */
   waitForStep(releaseId: string, step: string, timeoutMs?: number): Promise<DeployStepEvent>;
   /** Waits until the deployer has handled every command published so far (nothing pending or unacknowledged). */
@@ -136,17 +143,27 @@ export async function startTestDeployer(options: TestDeployerOptions): Promise<T
   const publisher = runtime.messaging.publisher;
   const namespaces: string[] = [];
 
-  async function createApp(o: { name: string; strategy: ReleaseSpecV1['strategy']; namespacePrefix: string }): Promise<TestApp> {
+  async function registerCluster(o: { name: string; kubeconfig: string; prometheusUrl?: string }): Promise<string> {
+    const id = randomUUID();
+    await db
+      .insertInto('clusters')
+      .values({ id, name: o.name, api_server_url: 'https://127.0.0.1:1', kubeconfig_encrypted: box.encrypt(o.kubeconfig, kubeconfigAad(id)), prometheus_url: o.prometheusUrl ?? null })
+      .execute();
+    return id;
+  }
+
+  async function createApp(o: { name: string; strategy: ReleaseSpecV1['strategy']; namespacePrefix: string; clusterId?: string }): Promise<TestApp> {
     const namespace = `${o.namespacePrefix}-${randomBytes(3).toString('hex')}`;
-    namespaces.push(namespace);
-    const project = await db.insertInto('projects').values({ name: namespace, cluster_id: clusterId, namespace }).returning('id').executeTakeFirstOrThrow();
+    const appCluster = o.clusterId ?? clusterId;
+    if (appCluster === clusterId) namespaces.push(namespace);
+    const project = await db.insertInto('projects').values({ name: namespace, cluster_id: appCluster, namespace }).returning('id').executeTakeFirstOrThrow();
     const app = await db
       .insertInto('apps')
-      .values({ name: o.name, cluster_id: clusterId, project_id: project.id, app_type: 'jar', strategy: o.strategy })
+      .values({ name: o.name, cluster_id: appCluster, project_id: project.id, app_type: 'jar', strategy: o.strategy })
       .returning('id')
       .executeTakeFirstOrThrow();
     const commands = new Map<string, { id: string; data: unknown }>();
-    const refOf = (releaseId: string, version: number): ReleaseRefV1 => ({ app_id: app.id, app_name: o.name, release_id: releaseId, version, cluster_id: clusterId });
+    const refOf = (releaseId: string, version: number): ReleaseRefV1 => ({ app_id: app.id, app_name: o.name, release_id: releaseId, version, cluster_id: appCluster });
     let version = 0;
     return {
       id: app.id,
@@ -198,6 +215,11 @@ export async function startTestDeployer(options: TestDeployerOptions): Promise<T
     apps: kc.makeApiClient(AppsV1Api),
     objects,
     steps,
+    clusterId,
+    registerCluster,
+    async removeCluster(id) {
+      await db.updateTable('clusters').set({ deleted_at: new Date() }).where('id', '=', id).execute();
+    },
     createApp,
     async waitForStep(releaseId, step, timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
