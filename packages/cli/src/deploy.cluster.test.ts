@@ -1,7 +1,9 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setNamespaceLogs } from '@appserving/test-cluster';
+import type {} from '@appserving/test-cluster/global-setup';
 import { startPlatform, type Platform } from '@appserving/test-support/platform';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { AppView, ReleaseView } from './api/views.ts';
 import { makeJar, runCli, scratch } from './testing/run-cli.ts';
 
@@ -85,10 +87,15 @@ describe('appserve on the whole platform', () => {
     expect(entries.map((e) => e.type)).toEqual(expect.arrayContaining(['dev.appserving.build.succeeded.v1', 'dev.appserving.deploy.step.v1', 'dev.appserving.release.status.v1']));
   });
 
-  it('logs: the pods\' lines, or a clear word that this server does not serve them yet', async () => {
-    const run = await cli(['logs', 'hello', '--tail', '5']);
-    if (run.code === 2) expect(run.stderr).toContain('this server does not serve app logs yet');
-    else expect(run.code, explain(run)).toBe(0);
+  it('logs prints the last lines of the app\'s pods (read from the cluster by the watcher)', async () => {
+    // The simulated node serves these lines as the log of every pod of the project's namespace.
+    const lines = Array.from({ length: 8 }, (_, i) => `2026-12-02 10:00:0${i} INFO  hello - request ${i} served`);
+    await setNamespaceLogs(inject('appservingCluster'), { name: `cli-${project.namespace}`, namespaces: [project.namespace], lines });
+    const run = await cli(['logs', 'hello', '--tail', '3']);
+    expect(run.code, explain(run)).toBe(0);
+    expect(run.stdout.trim().split('\n')).toEqual(lines.slice(-3));
+    const json = await cli(['logs', 'hello', '--tail', '2', '--json']);
+    expect(json.stdout.trim().split('\n').map((line) => (JSON.parse(line) as { line: string }).line)).toEqual(lines.slice(-2));
   });
 
   it('bad flags and an unreachable server: clear messages, exit 2 and 4', async () => {

@@ -134,7 +134,7 @@ Examples:
     .option('-F, --follow', 'keep printing new lines until Ctrl-C')
     .option('--tail <lines>', 'lines per pod (default 100)')
     .option('--previous', 'the previous run of a crashed container')
-    .option('--release <id>', 'only pods of this release')
+    .option('--release <version>', 'only pods of this release: its number (3) or label (v3)')
     .description("print the app's pod logs")
     .action(run(async (ctx, app: string | undefined, flags: Parameters<typeof logsCommand>[2]) => (await events()).logsCommand(ctx, app, flags)));
 

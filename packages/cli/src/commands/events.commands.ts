@@ -131,7 +131,7 @@ export async function logsCommand(
 
 async function fetchLogs(client: ApiClient, appId: string, query: { tail: number; previous: boolean; release?: string }): Promise<PodLogs[]> {
   try {
-    const answer = await client.get<{ pods: PodLogs[] }>(`/apps/${appId}/logs`, { query: { tail_lines: query.tail, previous: query.previous || undefined, release: query.release } });
+    const answer = await client.get<{ pods: PodLogs[] }>(`/apps/${appId}/logs`, { query: { tail: query.tail, previous: query.previous ? 'true' : undefined, release: query.release } });
     return answer.pods ?? [];
   } catch (error) {
     if (error instanceof CliError && (error.code === 'route_not_found' || error.code === 'http_404')) {
