@@ -270,6 +270,26 @@ describe('following', () => {
   });
 });
 
+describe('other kinds of deploy', () => {
+  it('--image deploys an existing image (task deploy, nothing uploaded)', async () => {
+    const image = '127.0.0.1:5000/scanned/payments:1.2.3@sha256:' + 'f'.repeat(64);
+    const run = await cli(['deploy', '--image', image, '--no-wait', '--json', '--no-save']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(json(run.stdout)).toMatchObject({ app: { name: 'payments' }, release: { task_type: 'deploy', spec: { image_url: image } }, artifact: null });
+  });
+
+  it('--build-only ends at `built` with exit 0', async () => {
+    await makeJar(join(dir, 'lib.jar'));
+    const running = startCli(['deploy', 'lib.jar', '--build-only', '--no-save', '--json'], { cwd: dir, configHome, env: env() });
+    const app = await waitFor(() => appNamed('lib'), 'the app');
+    expect(app.current_release?.task_type).toBe('build');
+    await settle(app, app.current_release!, 'built', { image: `127.0.0.1:5000/default/lib:v1@sha256:${'1'.repeat(64)}` });
+    const run = await running.done;
+    expect(run.code, run.stderr).toBe(0);
+    expect(json(run.stdout)).toMatchObject({ outcome: 'built', release: { status: 'built', task_type: 'build' } });
+  });
+});
+
 describe('what a deploy mounts', () => {
   it('secrets from a file and from stdin are sent, stored encrypted, and never shown or saved', async () => {
     await makeJar(join(dir, 'vault.jar'));
