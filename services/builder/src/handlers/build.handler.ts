@@ -27,6 +27,7 @@ import { formatImageRef, parseImageRef } from '../adapters/registry/image-ref.ts
 import type { RegistryClient, Repo } from '../adapters/registry/registry-client.ts';
 import { cacheKey, cacheTag, imageLabels, imageRepository, mirrorRepository, planBuild, versionTag, type BuildPlan } from '../domain/build-plan.ts';
 import { pythonLauncher, renderDockerfile } from '../domain/dockerfile.ts';
+import { inspectJarHead } from '../domain/jar-manifest.ts';
 import { dockerConfigJson, KANIKO_CONTAINER, FETCH_CONTAINER, type KanikoBuildInput } from '../domain/kaniko-pod.ts';
 import { buildPodState } from '../reconcile/build-pod.state.ts';
 import type { BuilderConfig } from '../service.ts';
@@ -127,6 +128,7 @@ export function buildHandler(deps: BuildDeps): Handler {
       const existing = await deps.kaniko.find(release.cluster_id, release.release_id);
       if (existing) {
         log.info('adopting the build Pod of an earlier delivery');
+        events.note('building', 'the builder was restarted; following the build Pod already running');
         await deps.kaniko.own(release.cluster_id, existing);
         return { digest: await waitForPod(release, events, ctx, repo, existing.metadata?.annotations?.['appserving.dev/cache-key']), reused: false };
       }
@@ -155,6 +157,13 @@ export function buildHandler(deps: BuildDeps): Handler {
     }).catch(timedOut('fetching the artifact'));
     // The line that completes the phase, also when the server did not say how large the artifact was.
     events.progress('fetching-artifact', `fetched ${mib(artifact.size)}, sha256 ${artifact.sha256.slice(0, 12)}…`, { done: artifact.size, total: artifact.size });
+    if (plan.appType === 'jar') {
+      const verdict = inspectJarHead(await readHead(artifact, 512 * 1024));
+      if (verdict.kind === 'not-executable') {
+        await artifact.dispose();
+        throw new BuildFailure(`the artifact is not an executable jar: ${verdict.reason}; package it as one (Spring Boot: the spring-boot-maven-plugin repackage goal), or give app_type war for a web archive`);
+      }
+    }
     try {
       const key = cacheKey({ artifactSha256: artifact.sha256, baseDigest: base.digest, template: plan.template, port: plan.port, platform: config.buildPlatform });
       const cached = await deps.registry.headManifest(repo, cacheTag(key), signal).catch(timedOut('looking for an earlier image'));
@@ -320,6 +329,18 @@ export function buildHandler(deps: BuildDeps): Handler {
       await deps.registry.putManifest(repo, tag, manifest.mediaType, manifest.bytes, signal);
     }
   }
+}
+
+/** The first `bytes` of the artifact (or all of it, when smaller). */
+async function readHead(artifact: StagedArtifact, bytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of artifact.open()) {
+    chunks.push(chunk as Buffer);
+    size += (chunk as Buffer).length;
+    if (size >= bytes) break;
+  }
+  return Buffer.concat(chunks).subarray(0, bytes);
 }
 
 const mib = (bytes: number) => `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;

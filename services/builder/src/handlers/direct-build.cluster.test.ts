@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../adapters/registry/registry-client.ts';
 import { testCluster } from '../testing/cluster.ts';
-import { fakeJar, layerEntries, seedBaseImage } from '../testing/registry-fixtures.ts';
+import { fakeJar, layerEntries, libraryJar, seedBaseImage } from '../testing/registry-fixtures.ts';
 import { baseSpec, startBuilderWorld, type BuilderWorld, type RunningBuilder } from '../testing/test-builder.ts';
 
 const cluster = testCluster();
@@ -157,5 +157,11 @@ describe('direct builds', () => {
     await world.build(missing, baseSpec({ app_type: 'jar', artifact_url: `appserving-artifact://sha256/${'0'.repeat(64)}` }));
     const three = await world.waitForResult(missing.release_id);
     expect(three.data.reason).toMatch(/no uploaded artifact has sha256 0{64}/);
+
+    const library = await world.store.put(Readable.from([libraryJar()]), { filename: 'commons.jar' });
+    const notRunnable = world.ref({ appId }, 'broken', 4);
+    await world.build(notRunnable, baseSpec({ app_type: 'jar', artifact_url: library.artifactUrl }));
+    const four = await world.waitForResult(notRunnable.release_id);
+    expect(four.data.reason).toMatch(/^the artifact is not an executable jar: its META-INF\/MANIFEST.MF names no Main-Class/);
   });
 });

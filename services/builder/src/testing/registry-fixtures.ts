@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { gzipSync } from 'node:zlib';
+import { deflateRawSync, gzipSync } from 'node:zlib';
 import { extract, pack } from 'tar-stream';
 import type { RegistryClient} from '../adapters/registry/registry-client.ts';
 import { MEDIA_TYPES, type Repo } from '../adapters/registry/registry-client.ts';
@@ -68,6 +68,21 @@ export async function seedBaseImage(
   );
   const digest = await client.putManifest(repo, tag, oci ? MEDIA_TYPES.ociManifest : MEDIA_TYPES.dockerManifest, manifest);
   return { repo, tag, reference: `${repo.host}/${repo.repository}:${tag}`, digest, layerDigests: layers.map(sha) };
+}
+
+/** A library jar: a real zip whose manifest names no Main-Class (not runnable with `java -jar`). */
+export function libraryJar(): Buffer {
+  const manifest = Buffer.from('Manifest-Version: 1.0\r\nCreated-By: Maven\r\n\r\n');
+  const data = deflateRawSync(manifest);
+  const name = Buffer.from('META-INF/MANIFEST.MF');
+  const header = Buffer.alloc(30);
+  header.writeUInt32LE(0x04034b50, 0);
+  header.writeUInt16LE(20, 4);
+  header.writeUInt16LE(8, 8);
+  header.writeUInt32LE(data.length, 18);
+  header.writeUInt32LE(manifest.length, 22);
+  header.writeUInt16LE(name.length, 26);
+  return Buffer.concat([header, name, data]);
 }
 
 /** A jar-like artifact: the zip local-file header, then random bytes. */
