@@ -100,16 +100,18 @@ export class Context {
 
   /** The server to talk to: --server, APPSERVE_SERVER, the project file's `server`, then the login. */
   async client(options: { progress?: Progress } = {}): Promise<ApiClient> {
-    const saved = await loadCredentials(credentialsPath(this.io.env));
     const file = await this.projectFile().catch(() => undefined);
-    const chosen = this.options.server ?? this.io.env.APPSERVE_SERVER ?? file?.server ?? saved?.server;
+    const named = this.options.server ?? this.io.env.APPSERVE_SERVER ?? file?.server;
+    const envToken = this.io.env.APPSERVE_TOKEN?.trim();
+    // With both a server and a token from the environment (CI), the login file is not read at all.
+    const saved = named && envToken ? undefined : await loadCredentials(credentialsPath(this.io.env));
+    const chosen = named ?? saved?.server;
     if (!chosen) {
       throw new CliError(ExitCode.auth, 'not_logged_in', 'no AppServing server given and not logged in', {
         hint: 'run `appserve login <server URL>` (or set APPSERVE_SERVER and APPSERVE_TOKEN)',
       });
     }
     const server = normalizeServerUrl(chosen);
-    const envToken = this.io.env.APPSERVE_TOKEN?.trim();
     const token = envToken || (saved && normalizeServerUrl(saved.server) === server ? saved.token : undefined);
     if (!token) {
       throw new CliError(ExitCode.auth, 'not_logged_in', `no API token for ${server}`, {

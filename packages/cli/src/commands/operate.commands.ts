@@ -87,7 +87,7 @@ export async function deleteCommand(ctx: Context, ref: string | undefined, flags
     progress.stop();
   }
   if (outcome === 'deleted') {
-    ctx.result(`${ctx.paint.ok('✓')} ${app.name} deleted (history kept: appserve history ${app.id})`, { app: { id: app.id, name: app.name }, outcome: 'deleted', exit_code: 0 });
+    ctx.result(`${ctx.paint.ok('✓')} ${app.name} deleted from cluster ${app.cluster.name} (the platform keeps its release history)`, { app: { id: app.id, name: app.name }, outcome: 'deleted', exit_code: 0 });
     return ExitCode.ok;
   }
   const exitCode = outcome === 'timeout' ? ExitCode.timeout : ExitCode.interrupted;

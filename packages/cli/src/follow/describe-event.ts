@@ -151,10 +151,10 @@ export function diagnosisLines(release: { status: string; status_reason: string 
     for (const [key, value] of Object.entries(diagnosis.evidence ?? {})) {
       if (Array.isArray(value)) {
         if (value.length === 0) continue;
-        lines.push(`${key}:`);
+        lines.push(`${key.replace(/_/g, ' ')}:`);
         for (const item of value.slice(-20)) lines.push(`  ${typeof item === 'string' ? item : JSON.stringify(item)}`);
       } else if (value !== null && value !== undefined && value !== '') {
-        lines.push(`${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}`);
+        lines.push(`${key.replace(/_/g, ' ')}: ${typeof value === 'string' ? value : JSON.stringify(value)}`);
       }
     }
   } else if (release.status_reason) {

@@ -41,7 +41,7 @@ describe('diagnosisLines', () => {
       status_reason: 'deadline-exceeded in progressing',
       diagnosis: { code: 'crash-loop', summary: 'Keeps crashing', hint: 'Check DB_URL', evidence: { exit_code: 1, log_tail: ['boom', 'at x'], empty: [] } },
     });
-    expect(lines).toEqual(['Keeps crashing [crash-loop]', 'hint: Check DB_URL', 'exit_code: 1', 'log_tail:', '  boom', '  at x', 'reason: deadline-exceeded in progressing']);
+    expect(lines).toEqual(['Keeps crashing [crash-loop]', 'hint: Check DB_URL', 'exit code: 1', 'log tail:', '  boom', '  at x', 'reason: deadline-exceeded in progressing']);
   });
 
   it('only the reason when there is no diagnosis', () => {
