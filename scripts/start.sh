@@ -21,6 +21,13 @@ if [ -z "${APPSERVING_LOCAL_CLUSTER_KUBECONFIG:-}" ]; then
   fi
   export APPSERVING_LOCAL_CLUSTER_KUBECONFIG="$state/kubeconfig.yaml"
   export APPSERVING_LOCAL_CLUSTER_PROMETHEUS_URL="${APPSERVING_LOCAL_CLUSTER_PROMETHEUS_URL:-http://127.0.0.1:$(( ${APPSERVING_CLUSTER_PORT_BASE:-26400} + 7 ))}"
+  # Images go to the local cluster's registry, built on look-alike base images seeded there (the simulated
+  # cluster runs no container, and nothing is pulled from the internet); any of these may be set beforehand.
+  if [ -z "${APPSERVING_REGISTRY:-}" ]; then
+    seeded=$(node test/support/seed-base-images.main.ts "127.0.0.1:$(( ${APPSERVING_CLUSTER_PORT_BASE:-26400} + 8 ))")
+    eval "$seeded"
+    echo "start: images go to the local registry $APPSERVING_REGISTRY (base images seeded there)" >&2
+  fi
 fi
 
 node packages/platform/src/main.ts &
