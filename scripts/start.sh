@@ -21,6 +21,11 @@ if [ -z "${APPSERVING_LOCAL_CLUSTER_KUBECONFIG:-}" ]; then
   fi
   export APPSERVING_LOCAL_CLUSTER_KUBECONFIG="$state/kubeconfig.yaml"
   export APPSERVING_LOCAL_CLUSTER_PROMETHEUS_URL="${APPSERVING_LOCAL_CLUSTER_PROMETHEUS_URL:-http://127.0.0.1:$(( ${APPSERVING_CLUSTER_PORT_BASE:-26400} + 7 ))}"
+  # helm as built for the local cluster (the deployer's image has its own on PATH).
+  if [ -z "${APPSERVING_HELM_BINARY:-}" ] && ! command -v helm >/dev/null 2>&1; then
+    helm_version=$(sed -n 's/^HELM_VERSION=//p' test/cluster/versions.env)
+    export APPSERVING_HELM_BINARY="$APPSERVING_CACHE/cluster/helm-$helm_version/bin/helm"
+  fi
   # Images go to the local cluster's registry, built on look-alike base images seeded there (the simulated
   # cluster runs no container, and nothing is pulled from the internet); any of these may be set beforehand.
   if [ -z "${APPSERVING_REGISTRY:-}" ]; then
