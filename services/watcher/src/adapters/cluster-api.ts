@@ -99,27 +99,41 @@ export interface ClusterReader {
   metricTemplate(namespace: string, name: string): Promise<MetricTemplate>;
 }
 
-export function createClusterReader(kc: KubeConfig): ClusterReader {
+/** A read that does not answer within `ms` fails instead of holding up a reconcile or a logs request. */
+export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function createClusterReader(kc: KubeConfig, timeoutMs = 10_000): ClusterReader {
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
   return {
     async podLogs(namespace, pod, options) {
-      const text = await core.readNamespacedPodLog({
+      const text = await withTimeout(core.readNamespacedPodLog({
         name: pod,
         namespace,
         tailLines: options.tailLines,
         ...(options.container ? { container: options.container } : {}),
         ...(options.previous ? { previous: true } : {}),
-      });
+      }), timeoutMs, `logs of pod ${namespace}/${pod}`);
       const lines = text.split('\n');
       if (lines.at(-1) === '') lines.pop();
       return lines;
     },
     async listPods(namespace, labelSelector) {
-      return (await core.listNamespacedPod({ namespace, labelSelector })).items;
+      return (await withTimeout(core.listNamespacedPod({ namespace, labelSelector }), timeoutMs, `pods of ${namespace}`)).items;
     },
     async metricTemplate(namespace, name) {
-      return (await custom.getNamespacedCustomObject({ group: 'flagger.app', version: 'v1beta1', namespace, plural: 'metrictemplates', name })) as MetricTemplate;
+      return (await withTimeout(
+        custom.getNamespacedCustomObject({ group: 'flagger.app', version: 'v1beta1', namespace, plural: 'metrictemplates', name }),
+        timeoutMs,
+        `MetricTemplate ${namespace}/${name}`,
+      )) as MetricTemplate;
     },
   };
 }

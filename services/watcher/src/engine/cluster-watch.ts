@@ -261,7 +261,10 @@ export function createClusterWatch(deps: {
       await resyncing;
       await Promise.all((informers?.all() ?? []).map((i) => i.stop()));
       dirty.clear();
-      while (workers > 0) await new Promise((r) => setTimeout(r, 10));
+      // A reconcile in flight finishes its transaction; one stuck on the cluster is not waited for long.
+      const deadline = Date.now() + 5_000;
+      while (workers > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      if (workers > 0) log.warn({ workers }, 'stopped with reconciles still running');
       log.info('stopped watching cluster');
     },
     follow,

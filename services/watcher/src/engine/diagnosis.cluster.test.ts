@@ -1,9 +1,10 @@
 // Each failure class of a rollout, produced by kwok stages on the local cluster, diagnosed by the watcher with its
 // evidence, and seen where a person looks: GET /apps/{id} and the live SSE stream.
-import { SIM_EXIT_CODE_ANNOTATION, setNamespaceLogs } from '@appserving/test-cluster';
+import { LABELS } from '@appserving/shared';
+import { SIM_EXIT_CODE_ANNOTATION, setNamespaceLogs, setPodLogs } from '@appserving/test-cluster';
 import type {} from '@appserving/test-cluster/global-setup';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { chartDeployment, createDeployRelease, openEventStream, startWatcherClusterEnv, type WatcherClusterEnv, type WorkloadOptions } from '../testing/cluster-fixture.ts';
+import { appLabels, chartDeployment, createDeployRelease, openEventStream, startWatcherClusterEnv, type WatcherClusterEnv, type WorkloadOptions } from '../testing/cluster-fixture.ts';
 import { waitFor } from '../testing/harness.ts';
 import { startSimNode, type SimNode } from '../testing/sim-node.ts';
 
@@ -29,10 +30,13 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await env?.kube.objects.delete({ apiVersion: 'kwok.x-k8s.io/v1alpha1', kind: 'ClusterLogs', metadata: { name: `logs-${env.namespace}` } }).catch(() => {});
-  await env?.close();
-  await node?.stop();
-});
+  try {
+    await env?.kube.objects.delete({ apiVersion: 'kwok.x-k8s.io/v1alpha1', kind: 'ClusterLogs', metadata: { name: `logs-${env.namespace}` } }).catch(() => {});
+    await env?.close();
+  } finally {
+    await node?.stop();
+  }
+}, 60_000);
 
 /** Creates the app (deploy-only release), opens its SSE stream, announces the apply, and creates the workload. */
 async function rollOut(name: string, workload: WorkloadOptions, app: { resource_spec?: string } = {}) {
@@ -93,5 +97,32 @@ describe.concurrent('failure diagnosis on the local cluster (GET /apps/{id} and 
     expect(d.summary).toMatch(/^The app runs but never becomes ready: its readiness check GET \/actuator\/health on port 8080 has been failing for \d+ s\.$/);
     expect(d.evidence).toMatchObject({ probe: { type: 'http', path: '/actuator/health', port: 8080 }, probe_message: expect.stringMatching(/Readiness probe failed/) });
     expect(d.hint).toContain('port 8080');
+  });
+
+  it('GET /apps/{id}/logs: the watcher reads the pods\' last lines, and a crashed container\'s previous ones', async () => {
+    const { ref } = await rollOut('logged', {});
+    await waitFor('running', async () => (await env.h.call('GET', `/apps/${ref.app_id}`)).body.current_release.status !== 'deploying', 30_000).catch(() => undefined);
+    // A pod of the app with a named log: its previous (crashed) container said something else.
+    await setPodLogs(cluster, { namespace: env.namespace, pod: 'logged-crashed', lines: ['restarted'], previousLines: ['FATAL OrdersApplication: port 8080 already in use'] });
+    await env.kube.core.createNamespacedPod({
+      namespace: env.namespace,
+      body: {
+        metadata: { name: 'logged-crashed', labels: { ...appLabels(ref), [LABELS.releaseId]: ref.release_id } },
+        spec: { terminationGracePeriodSeconds: 0, containers: [{ name: 'app', image: 'registry.invalid/logged:v1' }] },
+      },
+    });
+    const latest = await waitFor('three pods running with logs', async () => {
+      const { status, body } = await env.h.call('GET', `/apps/${ref.app_id}/logs?tail=2`);
+      return status === 200 && body.pods.length === 3 && body.pods.every((p: { lines: string[] }) => p.lines.length > 0) ? body : undefined;
+    }, 30_000);
+    for (const pod of latest.pods.filter((p: { name: string }) => p.name !== 'logged-crashed')) {
+      expect(pod).toMatchObject({ container: 'app', release_id: ref.release_id, phase: 'Running', lines: javaCrash.slice(-2) });
+    }
+    const { body: previous } = await env.h.call('GET', `/apps/${ref.app_id}/logs?previous=true`);
+    const crashed = previous.pods.find((p: { name: string }) => p.name === 'logged-crashed');
+    expect(crashed.lines).toEqual(['FATAL OrdersApplication: port 8080 already in use']);
+    const other = previous.pods.find((p: { name: string }) => p.name !== 'logged-crashed');
+    expect(other.lines).toEqual([]);
+    expect(other.error).toMatch(/^no logs of a previous container/);
   });
 });

@@ -20,9 +20,12 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await env?.close();
-  await node?.stop();
-});
+  try {
+    await env?.close();
+  } finally {
+    await node?.stop();
+  }
+}, 60_000);
 
 const db = () => env.gw.database.db;
 const releaseRow = (id: string) => db().selectFrom('releases').selectAll().where('id', '=', id).executeTakeFirstOrThrow();

@@ -20,6 +20,8 @@ export interface WatcherClusterEnv {
   namespace: string;
   project: string;
   kube: { core: CoreV1Api; apps: AppsV1Api; objects: KubernetesObjectApi; apply<T extends KubernetesObject>(obj: T): Promise<T> };
+  /** Open SSE streams, closed by `close()` (the gateway waits for its connections before it stops). */
+  streams: Set<EventStream>;
   close(): Promise<void>;
 }
 
@@ -40,6 +42,7 @@ export async function startWatcherClusterEnv(cluster: ClusterInfo, options: { pr
   const h = createHarness({ base: gw.base, token: gw.adminToken, nc: gw.nc });
   const project = await h.call('POST', '/projects', { name: namespace, cluster_id: gw.clusterId, namespace });
   if (project.status !== 201) throw new Error(`could not create the project: ${JSON.stringify(project.body)}`);
+  const streams = new Set<EventStream>();
   const watcher = options.startWatcher === false ? (undefined as unknown as TestWatcher) : await startTestWatcher({ natsUrl: gw.nats.url, databaseUrl: gw.databaseUrl, env: options.env ?? {} });
   return {
     gw,
@@ -49,11 +52,16 @@ export async function startWatcherClusterEnv(cluster: ClusterInfo, options: { pr
     namespace,
     project: namespace,
     kube,
+    streams,
     async close() {
+      for (const stream of streams) stream.close();
       h.close();
-      await watcher?.stop();
-      await gw.close();
-      await kube.core.deleteNamespace({ name: namespace }).catch(() => {});
+      try {
+        await watcher?.stop();
+        await gw.close();
+      } finally {
+        await kube.core.deleteNamespace({ name: namespace }).catch(() => {});
+      }
     },
   };
 }
@@ -178,7 +186,7 @@ export async function openEventStream(env: WatcherClusterEnv, appId: string): Pr
       // closed
     }
   })();
-  return {
+  const stream: EventStream = {
     events,
     async until(what, match, timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
@@ -196,6 +204,11 @@ export async function openEventStream(env: WatcherClusterEnv, appId: string): Pr
         });
       }
     },
-    close: () => controller.abort(),
+    close: () => {
+      controller.abort();
+      env.streams.delete(stream);
+    },
   };
+  env.streams.add(stream);
+  return stream;
 }

@@ -24,7 +24,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await core.deleteNamespace({ name: namespace }).catch(() => {});
   await node?.stop();
-});
+}, 60_000);
 
 function pod(name: string, env: Record<string, string>, labels: Record<string, string> = {}): V1Pod {
   return {

@@ -72,7 +72,29 @@ export async function startSimNode(cluster: ClusterInfo, options: { pods?: numbe
     { detached: true, stdio: ['ignore', out, out] },
   );
   child.on('error', () => {});
+  // If this process dies without stopping the node (a killed test run), a watchdog stops kwok and removes the node.
+  const watchdog = spawn(
+    '/bin/sh',
+    [
+      '-c',
+      'while kill -0 "$0" 2>/dev/null; do sleep 2; done; kill -TERM -"$1" 2>/dev/null; sleep 2; kill -KILL -"$1" 2>/dev/null; "$2" --kubeconfig="$3" delete node "$4" --wait=false >/dev/null 2>&1; rm -rf "$5"',
+      String(process.pid),
+      String(child.pid),
+      cluster.kubectlBinary,
+      kubeconfigPath,
+      name,
+      dir,
+    ],
+    { detached: true, stdio: 'ignore' },
+  );
+  watchdog.unref();
+  child.unref();
   const stop = async () => {
+    try {
+      if (watchdog.pid !== undefined) process.kill(watchdog.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
     if (child.exitCode === null && child.pid !== undefined) {
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       try {
