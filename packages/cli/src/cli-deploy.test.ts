@@ -252,6 +252,18 @@ describe('following', () => {
     expect((await appNamed('patient'))?.current_release?.status).toBe('pending');
   });
 
+  it('an app deleted while its release runs ends the wait with exit 1 and says so', async () => {
+    await makeJar(join(dir, 'doomed.jar'));
+    const running = startCli(['deploy', 'doomed.jar', '--no-save'], { cwd: dir, configHome, env: env() });
+    await waitFor(() => running.stderr().includes('new app: doomed v1'), 'the release to be accepted');
+    const app = (await appNamed('doomed'))!;
+    // What the deployer and watcher do once the app is uninstalled.
+    await gateway.database.db.updateTable('apps').set({ status: 'deleted', deleted_at: new Date() }).where('id', '=', app.id).execute();
+    const run = await running.done;
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('the app was deleted while release v1 was running');
+  });
+
   it('events --follow prints the record, then new events as they happen, until Ctrl-C', async () => {
     await makeJar(join(dir, 'watched.jar'));
     expect((await cli(['deploy', 'watched.jar', '--no-wait'])).code).toBe(0);

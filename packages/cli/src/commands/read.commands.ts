@@ -55,6 +55,7 @@ export function describeApp(ctx: Context, app: AppView): string {
     if (release.finished_at) rows.push(['finished', formatTime(release.finished_at)]);
   }
   if (app.operation && (app.operation.status === 'pending' || app.operation.status === 'running')) rows.push(['operation', `${app.operation.kind} (${app.operation.status})`]);
+  if (release?.status === 'waiting-promotion') rows.push(['next', `appserve promote ${app.name}  or  appserve abort ${app.name}`]);
   const width = Math.max(...rows.map(([k]) => k.length));
   const lines = rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`);
   const failed = release !== null && (release.status === 'failed' || release.status === 'aborted' || release.status === 'rolled-back');

@@ -71,7 +71,9 @@ export async function followRelease(options: FollowOptions): Promise<FollowOutco
         settle({ kind: atGate ? 'gate' : 'done', release, app });
       }
     } catch (error) {
-      if (error instanceof CliError && (error.exitCode === ExitCode.auth || error.exitCode === ExitCode.usage)) settle(error);
+      if (error instanceof CliError && error.code === 'app_not_found') {
+        settle(new CliError(ExitCode.releaseFailed, 'app_deleted', `the app was deleted while release ${options.release.version_label} was running`, { cause: error }));
+      } else if (error instanceof CliError && (error.exitCode === ExitCode.auth || error.exitCode === ExitCode.usage)) settle(error);
       else if (!disconnected) {
         disconnected = true;
         progress.warn(`lost the server (${(error as Error).message}); still trying`);
