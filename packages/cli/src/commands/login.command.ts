@@ -30,7 +30,9 @@ export async function loginCommand(ctx: Context, serverArgument: string | undefi
   const { clusters } = await client.get<{ clusters: ClusterView[] }>('/clusters');
   await saveCredentials(path, { server, token });
   const reach = clusters.length === 0 ? 'no clusters yet' : `clusters: ${clusters.map((c) => (c.is_default ? `${c.name} (default)` : c.name)).join(', ')}`;
-  ctx.result(`Logged in to ${server} (token ${token.slice(0, 8)}…; ${reach}).\nCredentials saved in ${path} (readable by you only).`, {
+  // The same 8 characters GET /tokens shows as token_prefix, so the token can be recognised, never more.
+  const shown = token.startsWith('aps_') ? token.slice(0, 12) : token.slice(0, 4);
+  ctx.result(`Logged in to ${server} (token ${shown}…; ${reach}).\nCredentials saved in ${path} (readable by you only).`, {
     server,
     credentials_file: path,
     clusters: clusters.map((c) => ({ id: c.id, name: c.name, is_default: c.is_default })),
