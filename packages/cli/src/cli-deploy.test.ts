@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -279,6 +281,52 @@ describe('following', () => {
     const run = await running.done;
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/v1 +rolling out/);
+  });
+});
+
+describe('retries', () => {
+  it('a create whose answer is lost is retried with the same Idempotency-Key: one app, one release', async () => {
+    // A proxy that passes everything to the gateway but drops the connection instead of answering the first
+    // POST /apps, after the gateway has done it: the CLI cannot know whether the create happened.
+    const upstream = new URL(gateway.base);
+    let dropped = 0;
+    const keys: string[] = [];
+    const proxy = createServer((req, res) => {
+      const forward = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+        if (req.method === 'POST' && req.url === '/apps') {
+          keys.push(String(req.headers['idempotency-key']));
+          if (dropped === 0) {
+            dropped += 1;
+            answer.resume();
+            answer.once('end', () => res.socket?.destroy());
+            return;
+          }
+        }
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      req.pipe(forward);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      await makeJar(join(dir, 'once.jar'));
+      const run = await runCli(['deploy', 'once.jar', '--no-wait', '--no-save', '--json'], {
+        cwd: dir,
+        configHome,
+        env: { APPSERVE_SERVER: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, APPSERVE_TOKEN: gateway.adminToken },
+      });
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr).toContain('retrying');
+      expect(keys).toHaveLength(2);
+      expect(keys[1]).toBe(keys[0]);
+      const apps = (await api<{ items: AppView[] }>('/apps')).items.filter((a) => a.name === 'once');
+      expect(apps).toHaveLength(1);
+      expect((await api<{ items: ReleaseView[] }>(`/apps/${apps[0]!.id}/releases`)).items).toHaveLength(1);
+      expect(json(run.stdout)).toMatchObject({ app: { id: apps[0]!.id }, release: { version: 1 } });
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   });
 });
 
