@@ -78,7 +78,7 @@ export function createKindInformer<T extends KubernetesObject>(options: Informer
     if (stopped) return;
     failures += 1;
     options.onError?.(error);
-    const delay = available ? Math.min(500 * 2 ** Math.min(failures - 1, 6), options.maxBackoffMs ?? 30_000) : 60_000;
+    const delay = available ? Math.min(500 * 2 ** Math.min(failures - 1, 6), options.maxBackoffMs ?? 10_000) : 60_000;
     (failures === 1 ? log.warn.bind(log) : log.debug.bind(log))({ kind: options.kind, err: error, retryInMs: delay }, available ? 'watch failed; will retry' : 'kind not served by this cluster; checking again later');
     clearTimeout(retry);
     retry = setTimeout(() => {

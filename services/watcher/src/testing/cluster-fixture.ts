@@ -25,7 +25,10 @@ export interface WatcherClusterEnv {
   close(): Promise<void>;
 }
 
-export async function startWatcherClusterEnv(cluster: ClusterInfo, options: { prefix: string; env?: Record<string, string>; startWatcher?: boolean }): Promise<WatcherClusterEnv> {
+export async function startWatcherClusterEnv(
+  cluster: ClusterInfo,
+  options: { prefix: string; env?: Record<string, string>; startWatcher?: boolean; /** Kubeconfig the watcher gets (default the cluster's). */ kubeconfigPath?: string },
+): Promise<WatcherClusterEnv> {
   const kc = new KubeConfig();
   kc.loadFromFile(cluster.kubeconfigPath);
   const objects = KubernetesObjectApi.makeApiClient(kc);
@@ -38,7 +41,7 @@ export async function startWatcherClusterEnv(cluster: ClusterInfo, options: { pr
   const namespace = `${options.prefix}-${randomBytes(3).toString('hex')}`;
   await kube.core.createNamespace({ body: { metadata: { name: namespace } } });
   const gw = await startTestGateway();
-  await registerTestCluster(gw.database.db, gw.clusterId, { kubeconfigPath: cluster.kubeconfigPath, prometheusUrl: cluster.prometheusUrl });
+  await registerTestCluster(gw.database.db, gw.clusterId, { kubeconfigPath: options.kubeconfigPath ?? cluster.kubeconfigPath, prometheusUrl: cluster.prometheusUrl });
   const h = createHarness({ base: gw.base, token: gw.adminToken, nc: gw.nc });
   const project = await h.call('POST', '/projects', { name: namespace, cluster_id: gw.clusterId, namespace });
   if (project.status !== 201) throw new Error(`could not create the project: ${JSON.stringify(project.body)}`);
