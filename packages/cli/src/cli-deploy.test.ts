@@ -373,6 +373,17 @@ describe('what a deploy mounts', () => {
     expect(saved).not.toContain('key-from-a-file-123');
   });
 
+  it('--dry-run shows the request without secret values and sends nothing', async () => {
+    await makeJar(join(dir, 'preview.jar'));
+    await writeFile(join(dir, 'token.txt'), 'very-secret-token-789');
+    const run = await cli(['deploy', 'preview.jar', '--secret', 'api-token=token.txt', '-e', 'MODE=preview', '--dry-run', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout + run.stderr).not.toContain('very-secret-token-789');
+    expect(json(run.stdout)).toMatchObject({ dry_run: true, request: 'POST /apps', body: { name: 'preview', app_type: 'jar', env: { MODE: 'preview' }, secrets: { 'api-token': '(secret value, not shown)' } } });
+    expect(await appNamed('preview')).toBeUndefined();
+    await expect(readFile(join(dir, 'appserve.yaml'))).rejects.toThrow(/ENOENT/);
+  });
+
   it('a Python project folder is zipped on the fly without VCS data, caches or ignored files', async () => {
     const project = join(dir, 'hello-py');
     await mkdir(join(project, '__pycache__'), { recursive: true });

@@ -94,6 +94,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       .addOption(new Option('--build-method <method>', 'how the image is made (default: the platform\'s choice)').choices(['direct', 'kaniko']))
       .option('--build-only', 'build and push the image, do not deploy it')
       .option('--no-save', 'do not write appserve.yaml after a first deploy')
+      .option('--dry-run', 'show what would be sent (secret values left out) and send nothing but the app look-up')
       .addHelpText(
         'after',
         `

@@ -14,6 +14,7 @@ import { findApp, followAndReport, reportAccepted } from './common.ts';
 
 export interface DeployCommandFlags extends DeployFlags {
   save?: boolean;
+  dryRun?: boolean;
 }
 
 /**
@@ -33,11 +34,15 @@ export async function deployCommand(ctx: Context, artifactArgument: string | und
     const config = await readConfigFiles(resolvePaths(ctx, settings.config));
     const secrets = await readSecrets(resolvePaths(ctx, settings.secrets), {
       readStdin: () => readAll(ctx.io.stdin),
-      ...(ctx.interactive && !ctx.json ? { prompt: (name: string) => promptSecret(ctx, name) } : {}),
+      ...(ctx.interactive ? { prompt: (name: string) => promptSecret(ctx, name) } : {}),
     });
     const artifact = settings.artifact ? await prepareArtifact(ctx, settings.artifact, settings, progress) : undefined;
     try {
       const existing = await findApp(client, settings.name, settings.cluster);
+      if (flags.dryRun) {
+        progress.stop();
+        return dryRun(ctx, settings, { ...(artifact ? { artifact } : {}), ...(config ? { config } : {}), ...(secrets ? { secrets } : {}) }, existing);
+      }
       const uploaded = artifact ? await uploadArtifact(client, artifact, progress) : undefined;
       const inputs = {
         ...(uploaded ? { artifactUrl: uploaded.artifact_url, artifactSha256: uploaded.sha256 } : {}),
@@ -147,6 +152,34 @@ async function saveProjectFile(ctx: Context, settings: DeploySettings, flags: De
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') progress.warn(`could not save ${path}: ${(error as Error).message}`);
   }
+}
+
+/** `--dry-run`: what a deploy would send, with secret values left out, and nothing sent but the app look-up. */
+function dryRun(
+  ctx: Context,
+  settings: DeploySettings,
+  local: { artifact?: LocalArtifact; config?: Record<string, string>; secrets?: Record<string, string> },
+  existing: AppView | undefined,
+): number {
+  const body = releaseBody(
+    settings,
+    {
+      ...(local.artifact ? { artifactUrl: `(uploaded first: ${local.artifact.source}, ${formatBytes(local.artifact.size)})`, appType: local.artifact.appType } : {}),
+      ...(local.config ? { config: local.config } : {}),
+      ...(local.secrets ? { secrets: Object.fromEntries(Object.keys(local.secrets).map((name) => [name, '(secret value, not shown)'])) } : {}),
+    },
+    existing === undefined,
+  );
+  const request = existing ? `PATCH /apps/${existing.id}` : 'POST /apps';
+  const what = existing ? `a new release of ${existing.name} (now ${existing.current_release?.version_label ?? 'no release'}, ${existing.status})` : `a new app ${settings.name}`;
+  ctx.result(`dry run: would upload ${local.artifact?.source ?? 'nothing'} and create ${what}\n${request}\n${JSON.stringify(body, null, 2)}`, {
+    dry_run: true,
+    request,
+    app_id: existing?.id ?? null,
+    body,
+    exit_code: 0,
+  });
+  return 0;
 }
 
 async function promptSecret(ctx: Context, name: string): Promise<string> {
