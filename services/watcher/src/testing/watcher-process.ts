@@ -5,6 +5,7 @@ import { fastWatcherEnv } from './test-watcher.ts';
 /** The watcher as its own process (`node services/watcher/src/main.ts`), so a test can kill it like a crash does. */
 export interface WatcherProcess {
   readonly port: number;
+  readonly pid: number;
   readonly output: string[];
   /** Resolves once /readyz answers 200. */
   ready(timeoutMs?: number): Promise<void>;
@@ -36,6 +37,7 @@ export async function startWatcherProcess(options: { natsUrl: string; databaseUr
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return {
     port,
+    pid: child.pid ?? NaN,
     output,
     async ready(timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
