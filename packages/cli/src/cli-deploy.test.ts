@@ -373,6 +373,17 @@ describe('what a deploy mounts', () => {
     expect(saved).not.toContain('key-from-a-file-123');
   });
 
+  it('an artifact over the server\'s size limit is refused with the server\'s reason (exit 2), not retried', async () => {
+    const big = Buffer.alloc(3 * 1024 * 1024, 1);
+    big.set([0x50, 0x4b, 0x03, 0x04], 0);
+    await writeFile(join(dir, 'huge.jar'), big);
+    const run = await cli(['deploy', 'huge.jar', '--no-wait', '--no-save']);
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr).toMatch(/error: .*(too large|larger|limit)/i);
+    expect(run.stderr).not.toContain('retrying');
+    expect(await appNamed('huge')).toBeUndefined();
+  });
+
   it('--dry-run shows the request without secret values and sends nothing', async () => {
     await makeJar(join(dir, 'preview.jar'));
     await writeFile(join(dir, 'token.txt'), 'very-secret-token-789');
