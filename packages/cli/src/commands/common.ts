@@ -64,6 +64,7 @@ export async function followAndReport(
       progress: options.progress,
       signal: interrupt.signal,
       stopAtPromotionGate: options.stopAtPromotionGate ?? true,
+      ...(options.eventsSince ? { since: options.eventsSince } : {}),
     });
   } finally {
     interrupt.dispose();
@@ -81,6 +82,8 @@ export interface FollowReportOptions {
   stopAtPromotionGate?: boolean;
   /** Statuses that count as success besides `succeeded` (e.g. `aborted` for `appserve abort`). */
   alsoSuccessful?: string[];
+  /** Show only events from this time on. */
+  eventsSince?: Date;
 }
 
 function reportOutcome(ctx: Context, app: Pick<AppView, 'id' | 'name'>, outcome: FollowOutcome, options: FollowReportOptions): number {

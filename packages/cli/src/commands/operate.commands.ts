@@ -34,6 +34,8 @@ export async function gateCommand(ctx: Context, verb: 'promote' | 'abort', ref: 
     startedAt,
     progress,
     stopAtPromotionGate: false,
+    // A little before now: the events carry the server's clock, which may be behind this machine's.
+    eventsSince: new Date(startedAt - 10_000),
     extra: { operation: answer.operation },
     ...(verb === 'abort' ? { alsoSuccessful: ['aborted', 'failed'] } : {}),
   });

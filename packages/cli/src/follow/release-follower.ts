@@ -21,6 +21,11 @@ export interface FollowOptions {
   /** Stop when the release waits at its promotion gate (a person must promote or abort). */
   stopAtPromotionGate: boolean;
   pollMs?: number;
+  /**
+   * Leave out events that happened before this (the event stream replays a release from its start: right for a
+   * deploy, noise when a promote or abort acts on a release that has been running for a while).
+   */
+  since?: Date;
 }
 
 export type FollowOutcome =
@@ -41,6 +46,7 @@ export async function followRelease(options: FollowOptions): Promise<FollowOutco
   const show = (event: CloudEvent) => {
     const release = (event.data as { release?: { release_id?: string } } | undefined)?.release;
     if (release?.release_id !== options.release.id) return;
+    if (options.since && event.time && Date.parse(event.time) < options.since.getTime()) return;
     const line = describeEvent(event);
     if (!line) return;
     if (line.status) shownStatus = line.status;
