@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { setNamespaceLogs } from '@appserving/test-cluster';
 import type {} from '@appserving/test-cluster/global-setup';
@@ -18,6 +20,7 @@ let project: { name: string; namespace: string };
 let dir: string;
 let configHome: string;
 let cleanupScratch: () => Promise<void>;
+let logsObject: string | undefined;
 
 beforeAll(async () => {
   platform = await startPlatform();
@@ -32,6 +35,11 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
+  // The logs served for the project's namespace (a cluster-wide kwok object).
+  if (logsObject) {
+    const cluster = inject('appservingCluster');
+    await promisify(execFile)(cluster.kubectlBinary, ['--kubeconfig', cluster.kubeconfigPath, 'delete', 'clusterlogs', logsObject, '--ignore-not-found']).catch(() => {});
+  }
   await cleanupScratch?.();
   await platform?.stop();
 });
@@ -90,7 +98,8 @@ describe('appserve on the whole platform', () => {
   it('logs prints the last lines of the app\'s pods (read from the cluster by the watcher)', async () => {
     // The simulated node serves these lines as the log of every pod of the project's namespace.
     const lines = Array.from({ length: 8 }, (_, i) => `2026-12-02 10:00:0${i} INFO  hello - request ${i} served`);
-    await setNamespaceLogs(inject('appservingCluster'), { name: `cli-${project.namespace}`, namespaces: [project.namespace], lines });
+    logsObject = `cli-${project.namespace}`;
+    await setNamespaceLogs(inject('appservingCluster'), { name: logsObject, namespaces: [project.namespace], lines });
     const run = await cli(['logs', 'hello', '--tail', '3']);
     expect(run.code, explain(run)).toBe(0);
     expect(run.stdout.trim().split('\n')).toEqual(lines.slice(-3));
