@@ -254,9 +254,19 @@ async function waitForReady(ports: Platform['ports'], exited: Promise<number | s
 
 async function deleteNamespace(cluster: TestClusterEnv, namespace: string): Promise<void> {
   if (!cluster.kubectlBinary) return;
-  await new Promise<void>((resolve) => {
-    const child = spawn(cluster.kubectlBinary as string, ['--kubeconfig', cluster.kubeconfig, 'delete', 'namespace', namespace, '--ignore-not-found', '--wait=false'], { stdio: 'ignore' });
-    child.once('exit', () => resolve());
-    child.once('error', () => resolve());
-  });
+  // A busy API server can refuse a request; a namespace left behind keeps its pods on the shared cluster.
+  for (let attempt = 1; attempt <= 3; attempt += 1) {
+    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      let stderr = '';
+      const child = spawn(cluster.kubectlBinary as string, ['--kubeconfig', cluster.kubeconfig, 'delete', 'namespace', namespace, '--ignore-not-found', '--wait=false', '--request-timeout=30s'], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.once('exit', (code) => resolve({ code, stderr }));
+      child.once('error', (error) => resolve({ code: -1, stderr: error.message }));
+    });
+    if (result.code === 0) return;
+    if (attempt === 3) process.stderr.write(`platform harness: could not delete namespace ${namespace}: ${result.stderr.trim()}\n`);
+    else await new Promise((resolve) => setTimeout(resolve, 2_000 * attempt));
+  }
 }
