@@ -30,7 +30,7 @@ const pct = (values: number[], p: number) => {
 const cpuModel = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
 
 const cluster = await startCluster({ log: (line) => log(`[cluster] ${line}`) });
-const node = await startSimNode(cluster, { pods: ROLLOUTS + SINGLE + 20 });
+const node = await startSimNode(cluster, { pods: ROLLOUTS + SINGLE + 20, cpu: String(Math.ceil((ROLLOUTS + SINGLE) / 5)), memory: `${Math.ceil((ROLLOUTS + SINGLE) / 2)}Gi` });
 const env = await startWatcherClusterEnv(cluster, { prefix: 'bench-latency', startWatcher: false });
 const watcher = await startWatcherProcess({
   natsUrl: env.gw.nats.url,
@@ -38,6 +38,15 @@ const watcher = await startWatcherProcess({
   // Readiness keeps a long grace: the pods are meant to wait, unready, for the benchmark.
   env: { APPSERVING_WATCHER_READINESS_GRACE_MS: '3600000', APPSERVING_LOG_LEVEL: 'warn', APPSERVING_WATCHER_RESYNC_MS: '10000', APPSERVING_CONSUMER_CONCURRENCY: '32' },
 });
+let cleaning: Promise<void> | undefined;
+const cleanup = () =>
+  (cleaning ??= (async () => {
+    await watcher.kill('SIGTERM');
+    await env.close();
+    await node.stop();
+    await cluster.stop();
+  })());
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void cleanup().finally(() => process.exit(130)));
 await watcher.ready();
 
 const kc = new KubeConfig();
@@ -169,9 +178,6 @@ try {
 } finally {
   subscription.unsubscribe();
   for (const informer of informers) await informer.stop();
-  await watcher.kill('SIGTERM');
-  await env.close();
-  await node.stop();
-  await cluster.stop();
+  await cleanup();
 }
 process.exit(0);

@@ -22,13 +22,32 @@ const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
 const cpuModel = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
 
 const cluster = await startCluster({ log: (line) => log(`[cluster] ${line}`) });
-const node = await startSimNode(cluster, { pods: APPS + 50, cidr: '100.66.0.0/16' });
+// Room for every pod: each asks for 100m CPU and 256Mi like the chart's small preset.
+const node = await startSimNode(cluster, { pods: APPS + 50, cpu: String(Math.ceil(APPS / 5)), memory: `${Math.ceil(APPS / 2)}Gi`, cidr: '100.66.0.0/16' });
 const env = await startWatcherClusterEnv(cluster, { prefix: 'bench-memory', startWatcher: false });
 const watcher = await startWatcherProcess({
   natsUrl: env.gw.nats.url,
   databaseUrl: env.gw.databaseUrl,
-  env: { APPSERVING_LOG_LEVEL: 'warn', APPSERVING_WATCHER_RESYNC_MS: '10000', APPSERVING_CONSUMER_CONCURRENCY: '32' },
+  // Production graces (the test defaults fail a pod that waits a moment for a node at once).
+  env: {
+    APPSERVING_LOG_LEVEL: 'warn',
+    APPSERVING_WATCHER_RESYNC_MS: '10000',
+    APPSERVING_CONSUMER_CONCURRENCY: '32',
+    APPSERVING_WATCHER_UNSCHEDULABLE_GRACE_MS: '120000',
+    APPSERVING_WATCHER_IMAGE_PULL_GRACE_MS: '20000',
+    APPSERVING_WATCHER_READINESS_GRACE_MS: '300000',
+    APPSERVING_WATCHER_CRASH_LOOP_RESTARTS: '3',
+  },
 });
+let cleaning: Promise<void> | undefined;
+const cleanup = () =>
+  (cleaning ??= (async () => {
+    await watcher.kill('SIGTERM');
+    await env.close();
+    await node.stop();
+    await cluster.stop();
+  })());
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void cleanup().finally(() => process.exit(130)));
 await watcher.ready();
 
 /** RSS of the process (from /proc) and V8's used heap (from the watcher's /metrics), the lowest of a few samples. */
@@ -100,10 +119,7 @@ try {
   console.log(`| **watcher, following every app** | ${APPS} | ${mib(loaded.rss)} | ${mib(loaded.heap)} |`);
   console.log(`\nPer app (watcher, loaded − idle): ${((loaded.rss - idle.rss) / APPS / 1024).toFixed(1)} KiB RSS, ${((loaded.heap - idle.heap) / APPS / 1024).toFixed(1)} KiB heap.`);
 } finally {
-  await watcher.kill('SIGTERM');
-  await env.close();
-  await node.stop();
-  await cluster.stop();
+  await cleanup();
 }
 process.exit(0);
 

@@ -24,7 +24,7 @@ export interface SimNode {
 
 const NODE_LABEL = 'appserving.dev/sim-node';
 
-export async function startSimNode(cluster: ClusterInfo, options: { pods?: number; cidr?: string } = {}): Promise<SimNode> {
+export async function startSimNode(cluster: ClusterInfo, options: { pods?: number; cpu?: string; memory?: string; cidr?: string } = {}): Promise<SimNode> {
   const name = `sim-${randomBytes(3).toString('hex')}`;
   const dir = mkdtempSync(join(tmpdir(), `appserving-${name}-`));
   const kubeconfigPath = join(dir, 'kubeconfig.yaml');
@@ -46,8 +46,8 @@ export async function startSimNode(cluster: ClusterInfo, options: { pods?: numbe
       spec: { taints: [{ key: NODE_LABEL, value: name, effect: 'NoSchedule' }] },
       status: {
         addresses: [{ type: 'InternalIP', address: '127.0.0.1' }],
-        allocatable: { cpu: '32', memory: '128Gi', pods, 'ephemeral-storage': '500Gi' },
-        capacity: { cpu: '32', memory: '128Gi', pods, 'ephemeral-storage': '500Gi' },
+        allocatable: { cpu: options.cpu ?? '32', memory: options.memory ?? '128Gi', pods, 'ephemeral-storage': '500Gi' },
+        capacity: { cpu: options.cpu ?? '32', memory: options.memory ?? '128Gi', pods, 'ephemeral-storage': '500Gi' },
       },
     },
   });
