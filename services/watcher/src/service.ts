@@ -43,7 +43,7 @@ export function createWatcher(runtime: Runtime, config: WatcherConfig): Watcher 
   });
 
   const projection = createProjectionHandlers({ db });
-  const status = createStatusHandlers({ engine });
+  const status = createStatusHandlers({ engine, db: runtime.database.db });
   const runners = [
     runtime.messaging.consumer(consumers.projectionCommands, projection.commands),
     runtime.messaging.consumer(consumers.projectionEvents, projection.events),

@@ -100,8 +100,9 @@ export const consumers = {
     name: 'watcher-status-commands',
     stream: streams.commands,
     filterSubject: 'appserving.cmd.>',
-    messageTypes: [DeployCommandV1, DeleteCommandV1],
-    description: 'Moves a deploy-only release to deploying when its deploy command is recorded; cancels the releases of a deleted app.',
+    messageTypes: [BuildCommandV1, DeployCommandV1, DeleteCommandV1],
+    description:
+      'Registers the app and release of a command from another producer than the gateway; moves a deploy-only release to deploying when its deploy command is recorded; cancels the releases of a deleted app.',
   },
 } as const satisfies Record<string, ConsumerDefinition>;
 

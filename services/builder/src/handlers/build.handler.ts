@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import {
   BuildCommandV1,
   InputError,
+  RetryableError,
   isAppServingError,
   on,
   type Database,
@@ -116,7 +117,8 @@ export function buildHandler(deps: BuildDeps): Handler {
 
   async function build(release: ReleaseRefV1, spec: ReleaseSpecV1, events: BuildEvents, ctx: HandlerContext, log: Logger, trace: BuildTrace): Promise<BuildResult> {
     const app = await readAppTarget(deps.db, release.app_id);
-    if (!app) throw new InputError('app_not_found', `app ${release.app_id} is not registered: the build has no app to belong to`);
+    // Another producer's command: the watcher registers its app and release when it records the command.
+    if (!app) throw new RetryableError('app_not_registered', `app ${release.app_name} (${release.app_id}) is not registered yet; retrying`);
     if (app.deleting) throw new BuildFailure('cancelled: app deleted');
     if (!config.registry) throw new InputError('registry_not_configured', 'the builder has no registry to push images to: set APPSERVING_REGISTRY (e.g. harbor.example.com/appserving)');
     const plan = planBuild(spec, { defaultMethod: config.buildDefaultMethod, baseImages });

@@ -1,4 +1,4 @@
-import { appNamespace, NotFoundError, type AppType, type Database, type ReleaseRefV1 } from '@appserving/shared';
+import { appNamespace, NotFoundError, RetryableError, type AppType, type Database, type ReleaseRefV1 } from '@appserving/shared';
 import type { Kysely } from 'kysely';
 
 /** What the deployer reads about a release besides its command: where the app lives and its stored secrets. */
@@ -11,17 +11,28 @@ export interface ReleaseContext {
   secretsEncrypted: Buffer | null;
 }
 
-/** Reads the app (its project's namespace) and the release row; NotFoundError when either does not exist. */
+/**
+ * Reads the app (its project's namespace) and the release row. A release the platform does not know yet comes
+ * from another producer's command, which the watcher registers when it records the command: a RetryableError,
+ * so the command comes back (and goes to the dead-letter stream with this reason if it never gets registered).
+ */
 export async function loadReleaseContext(db: Kysely<Database>, ref: ReleaseRefV1): Promise<ReleaseContext> {
-  const app = await loadAppPlacement(db, ref.app_id);
+  const app = await loadAppPlacement(db, ref.app_id).catch((error: unknown) => {
+    if (error instanceof NotFoundError) throw notRegistered(ref);
+    throw error;
+  });
   const release = await db
     .selectFrom('releases')
     .select(['version_label', 'secrets_encrypted'])
     .where('id', '=', ref.release_id)
     .where('app_id', '=', ref.app_id)
     .executeTakeFirst();
-  if (!release) throw new NotFoundError('release_not_found', `release ${ref.release_id} of app ${ref.app_id} does not exist`);
+  if (!release) throw notRegistered(ref);
   return { ...app, versionLabel: release.version_label, secretsEncrypted: release.secrets_encrypted };
+}
+
+function notRegistered(ref: ReleaseRefV1): RetryableError {
+  return new RetryableError('release_not_registered', `release ${ref.release_id} (v${ref.version}) of app ${ref.app_name} (${ref.app_id}) is not registered yet; retrying`);
 }
 
 /** The app's type, namespace (its project's, else `default`) and whether it was deleted. */

@@ -1,4 +1,4 @@
-import { CanaryAnalysisV1, NotFoundError, ReleaseStatusChangedV1, type CanaryMetricV1, type Database, type Logger } from '@appserving/shared';
+import { CanaryAnalysisV1, ReleaseStatusChangedV1, RetryableError, type CanaryMetricV1, type Database, type Logger } from '@appserving/shared';
 import type { Kysely, Transaction } from 'kysely';
 import { outgoing, recordOutgoing, type EventRelay, type OutgoingEvent } from '../adapters/event-outbox.ts';
 import {
@@ -116,7 +116,9 @@ export function createStatusEngine(deps: {
       return queue.run(releaseId, async () => {
         // A follower's copy saves a read per observation; the commit reads the row fresh under its lock.
         const record = known ?? (await loadRelease(db, releaseId));
-        if (!record) throw new NotFoundError('release_not_found', `no release ${releaseId}`);
+        // An event may arrive before the command of another producer registered its release: retried, then
+        // dead-lettered with this reason if the release never appears.
+        if (!record) throw new RetryableError('release_not_found', `no release ${releaseId} is registered`);
         const inputs = await decide(record);
         if (inputs.length === 0) return undefined;
         // Most observations change nothing: decide on the copy first, lock and write only a change.

@@ -16,7 +16,7 @@ const digest = `sha256:${'b'.repeat(64)}`;
 
 beforeAll(async () => {
   gw = await startTestGateway();
-  watcher = await startTestWatcher({ natsUrl: gw.nats.url, databaseUrl: gw.databaseUrl, env: { APPSERVING_WATCHER_PENDING_DEADLINE_MS: '4000', APPSERVING_WATCHER_RESYNC_MS: '500' } });
+  watcher = await startTestWatcher({ natsUrl: gw.nats.url, databaseUrl: gw.databaseUrl, env: { APPSERVING_WATCHER_PENDING_DEADLINE_MS: '4000', APPSERVING_WATCHER_RESYNC_MS: '500', APPSERVING_MAX_DELIVERIES: '4', APPSERVING_RETRY_BASE_DELAY_MS: '200' } });
   h = createHarness({ base: gw.base, token: gw.adminToken, nc: gw.nc });
 });
 
@@ -129,7 +129,7 @@ describe('release status from build and deploy events', () => {
     expect((await h.call('POST', '/apps', { name: 'to-delete', task_type: 'build', artifact_url: 'https://nexus.example/a.jar', port: 8080, resource_spec: 'small' })).status).toBe(202);
   });
 
-  it('an event about a release that does not exist is dead-lettered, not retried', async () => {
+  it('an event about a release that never gets registered is retried a few times, then dead-lettered naming it', async () => {
     const ghost: ReleaseRefV1 = { app_id: randomUUID(), app_name: 'ghost', release_id: randomUUID(), version: 1, cluster_id: randomUUID() };
     await h.publish(BuildStartedV1, `${ghost.release_id}.build.started`, ghost.app_id, { release: ghost, method: 'direct' });
     const jsm = await jetstreamManager(gw.nc);
@@ -138,5 +138,6 @@ describe('release status from build and deploy events', () => {
       return m?.json<{ reason: string; error_code: string }>();
     });
     expect(letter.error_code).toBe('release_not_found');
+    expect(letter.reason).toContain(ghost.release_id);
   });
 });

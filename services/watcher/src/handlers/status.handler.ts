@@ -1,4 +1,5 @@
 import {
+  BuildCommandV1,
   BuildFailedV1,
   BuildProgressV1,
   BuildStartedV1,
@@ -9,6 +10,9 @@ import {
   on,
   type Handler,
 } from '@appserving/shared';
+import type { Database } from '@appserving/shared';
+import type { Kysely } from 'kysely';
+import { registerCommandRelease } from '../adapters/command-registration.ts';
 import type { StatusEngine } from '../engine/status-engine.ts';
 import { buildFailedDiagnosis, helmFailedDiagnosis } from '../reconcile/diagnosis.ts';
 import type { ReleaseInput } from '../reconcile/release-machine.ts';
@@ -18,7 +22,7 @@ import type { ReleaseInput } from '../reconcile/release-machine.ts';
  * without an event (a deploy-only release starts deploying when its command is recorded; a delete cancels).
  * Each applies one input; replays and late arrivals change nothing (the machine only moves forward).
  */
-export function createStatusHandlers(deps: { engine: StatusEngine }): { events: Handler[]; commands: Handler[] } {
+export function createStatusHandlers(deps: { engine: StatusEngine; db: Kysely<Database> }): { events: Handler[]; commands: Handler[] } {
   const { engine } = deps;
   const apply = (releaseId: string, input: ReleaseInput) => engine.advance(releaseId, () => [input]);
 
@@ -61,9 +65,17 @@ export function createStatusHandlers(deps: { engine: StatusEngine }): { events: 
     }),
   ];
 
+  // A command from another producer than the gateway names a release the platform does not know yet: it is
+  // registered first (the builder and deployer wait for that), then followed like any other.
   const commands: Handler[] = [
+    on(BuildCommandV1, async (event) => {
+      const { release, spec, then_deploy: thenDeploy } = event.data;
+      await registerCommandRelease(deps.db, { ref: release, spec, taskType: thenDeploy ? 'all' : 'build', image: null, commandId: event.id });
+    }),
     on(DeployCommandV1, async (event) => {
-      await apply(event.data.release.release_id, { type: 'deploy-requested', image: event.data.image });
+      const { release, spec, image } = event.data;
+      await registerCommandRelease(deps.db, { ref: release, spec, taskType: 'deploy', image, commandId: event.id });
+      await apply(release.release_id, { type: 'deploy-requested', image });
     }),
     on(DeleteCommandV1, async (event) => {
       await engine.cancelApp(event.data.release.app_id);
