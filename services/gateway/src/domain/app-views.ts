@@ -21,9 +21,8 @@ export function releaseView(release: Selectable<ReleasesTable>): ReleaseView {
   };
 }
 
-/** The app as GET /apps/{id} shows it: its current (latest) release, its status and reason, the operation in flight. */
-export async function loadAppView(db: Kysely<Database>, appId: string, visibleProjects?: readonly string[] | 'all'): Promise<AppView> {
-  const app = await db
+function appRows(db: Kysely<Database>) {
+  return db
     .selectFrom('apps')
     .innerJoin('clusters', 'clusters.id', 'apps.cluster_id')
     .leftJoin('projects', 'projects.id', 'apps.project_id')
@@ -38,21 +37,15 @@ export async function loadAppView(db: Kysely<Database>, appId: string, visiblePr
       'clusters.id as cluster_id',
       'clusters.name as cluster_name',
       'projects.namespace as namespace',
+      'projects.name as project_name',
     ])
-    .where('apps.id', '=', appId)
-    .where('apps.deleted_at', 'is', null)
-    .executeTakeFirst();
-  if (!app || !isVisible(app.project_id, visibleProjects)) throw new NotFoundError('app_not_found', `no app with id ${appId}`);
-  const [release, operation] = await Promise.all([
-    db.selectFrom('releases').selectAll().where('app_id', '=', appId).orderBy('version', 'desc').limit(1).executeTakeFirst(),
-    db
-      .selectFrom('operations')
-      .select(['id', 'kind', 'status', 'command_id'])
-      .where('app_id', '=', appId)
-      .orderBy('created_at', 'desc')
-      .limit(1)
-      .executeTakeFirst(),
-  ]);
+    .where('apps.deleted_at', 'is', null);
+}
+
+type AppRow = Awaited<ReturnType<ReturnType<typeof appRows>['executeTakeFirstOrThrow']>>;
+type OperationRow = { id: string; kind: string; status: string; command_id: string };
+
+function toAppView(app: AppRow, release: Selectable<ReleasesTable> | undefined, operation: OperationRow | undefined): AppView {
   const spec = release?.spec as ReleaseSpecV1 | undefined;
   const deployed = release?.status === 'succeeded' || release?.status === 'progressing' || release?.status === 'waiting-promotion';
   return {
@@ -67,6 +60,59 @@ export async function loadAppView(db: Kysely<Database>, appId: string, visiblePr
     endpoint: deployed && spec ? endpointOf(app.name, app.namespace ?? 'default', spec.port) : null,
     created_at: app.created_at.toISOString(),
   };
+}
+
+/** The app as GET /apps/{id} shows it: its current (latest) release, its status and reason, the operation in flight. */
+export async function loadAppView(db: Kysely<Database>, appId: string, visibleProjects?: readonly string[] | 'all'): Promise<AppView> {
+  const app = await appRows(db).where('apps.id', '=', appId).executeTakeFirst();
+  if (!app || !isVisible(app.project_id, visibleProjects)) throw new NotFoundError('app_not_found', `no app with id ${appId}`);
+  const [release, operation] = await Promise.all([
+    db.selectFrom('releases').selectAll().where('app_id', '=', appId).orderBy('version', 'desc').limit(1).executeTakeFirst(),
+    db
+      .selectFrom('operations')
+      .select(['id', 'kind', 'status', 'command_id'])
+      .where('app_id', '=', appId)
+      .orderBy('created_at', 'desc')
+      .limit(1)
+      .executeTakeFirst(),
+  ]);
+  return toAppView(app, release, operation);
+}
+
+/**
+ * GET /apps: the newest `limit` apps the caller may see (visibility decided in SQL, so a scoped token sees its
+ * own apps however many others exist), optionally by exact name or project name, in three queries whatever
+ * their number.
+ */
+export async function listAppViews(
+  db: Kysely<Database>,
+  filter: { visible: readonly string[] | 'all'; name?: string | undefined; project?: string | undefined; limit: number },
+): Promise<AppView[]> {
+  if (filter.visible !== 'all' && filter.visible.length === 0) return [];
+  const visible = filter.visible;
+  const apps = await appRows(db)
+    .$if(visible !== 'all', (qb) => qb.where('apps.project_id', 'in', visible as readonly string[]))
+    .$if(filter.name !== undefined, (qb) => qb.where('apps.name', '=', filter.name ?? ''))
+    .$if(filter.project !== undefined, (qb) => qb.where('projects.name', '=', filter.project ?? ''))
+    .orderBy('apps.created_at', 'desc')
+    .limit(filter.limit)
+    .execute();
+  if (apps.length === 0) return [];
+  const ids = apps.map((a) => a.id);
+  const [releases, operations] = await Promise.all([
+    db.selectFrom('releases').selectAll().distinctOn('app_id').where('app_id', 'in', ids).orderBy('app_id').orderBy('version', 'desc').execute(),
+    db
+      .selectFrom('operations')
+      .select(['id', 'kind', 'status', 'command_id', 'app_id'])
+      .distinctOn('app_id')
+      .where('app_id', 'in', ids)
+      .orderBy('app_id')
+      .orderBy('created_at', 'desc')
+      .execute(),
+  ]);
+  const releaseOf = new Map(releases.map((r) => [r.app_id, r]));
+  const operationOf = new Map(operations.map(({ app_id: appId, ...op }) => [appId, op]));
+  return apps.map((app) => toAppView(app, releaseOf.get(app.id), operationOf.get(app.id)));
 }
 
 export function isVisible(projectId: string | null, visibleProjects: readonly string[] | 'all' | undefined): boolean {

@@ -477,6 +477,17 @@ describe('projects: another project\'s apps do not exist for you', () => {
     expect((await call('GET', `/apps/${appId}`, undefined, as(teamA))).status).toBe(200);
     expect((await call('GET', `/apps/${appId}`)).status).toBe(200); // admin
     expect((await call('POST', '/clusters', { name: 'x', kubeconfig: 'x' }, as(teamA))).status).toBe(403);
+
+    // The list filters by exact name and project; visibility is decided before the limit, so a project's own
+    // apps are listed however many newer ones other projects have.
+    for (let i = 0; i < 3; i += 1) expect((await call('POST', '/apps', { ...seedRequest, name: `noise-${i}` })).status).toBe(202);
+    const byName = await call('GET', '/apps?name=orders');
+    expect(byName.body.items.map((a: { id: string }) => a.id).sort()).toEqual([appId, theirs.body.app.id].sort());
+    const byProject = await call('GET', '/apps?name=orders&project=team-b');
+    expect(byProject.body.items.map((a: { id: string }) => a.id)).toEqual([theirs.body.app.id]);
+    const newest = await call('GET', '/apps?limit=1', undefined, as(teamA));
+    expect(newest.body.items.map((a: { id: string }) => a.id)).toEqual([appId]);
+    expect((await call('GET', '/apps?limit=0')).status).toBe(400);
   });
 });
 

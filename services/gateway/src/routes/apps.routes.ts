@@ -20,11 +20,11 @@ import Type from 'typebox';
 import { insertNewApp, insertOperation, insertRelease, latestRelease, lockApp, nextVersion, releaseByVersion, resolveCluster, type ClusterRef } from '../adapters/app.repository.ts';
 import { claimOf, idempotent, idempotentChange } from '../adapters/idempotency.ts';
 import { enqueue, outboxEntry, type OutboxEntry, type OutboxRelay } from '../adapters/outbox.ts';
-import { isVisible, loadAppView, releaseView } from '../domain/app-views.ts';
+import { isVisible, listAppViews, loadAppView, releaseView } from '../domain/app-views.ts';
 import { buildCommandData, deployCommandData, firstCommandOf, releaseRef } from '../domain/commands.ts';
 import { inferAppType, resolveRelease } from '../domain/release-spec.ts';
 import type { ArtifactFacts } from '../adapters/artifact-check.ts';
-import { AppIdParams, AppView, CreateAppBody, ErrorBody, ReleaseParams, ReleaseView, RollbackBody, UpdateAppBody } from '../schemas/app.schemas.ts';
+import { AppIdParams, AppView, CreateAppBody, ErrorBody, ListAppsQuery, ReleaseParams, ReleaseView, RollbackBody, UpdateAppBody } from '../schemas/app.schemas.ts';
 
 /** Who is calling: the auth layer decides; routes only ask. */
 export interface Principal {
@@ -217,12 +217,22 @@ export async function appsRoutes(app: FastifyInstance, deps: AppsRoutesDeps): Pr
     return { app: appRow, release, operation, command, createdAt, answer: { status: 202, body: { app: view, release: view.current_release, operation: operationView } } };
   }
 
-  app.get('/apps', { schema: { response: { 200: Type.Object({ items: Type.Array(AppView) }) }, summary: 'List apps', tags: ['apps'] } }, async (request) => {
-    const principal = deps.principalOf(request);
-    const rows = await db.selectFrom('apps').select(['id', 'project_id']).where('deleted_at', 'is', null).orderBy('created_at', 'desc').limit(500).execute();
-    const visible = rows.filter((r) => isVisible(r.project_id, principal.projects));
-    return { items: await Promise.all(visible.map((r) => loadAppView(db, r.id))) };
-  });
+  app.get(
+    '/apps',
+    {
+      schema: {
+        querystring: ListAppsQuery,
+        response: { 200: Type.Object({ items: Type.Array(AppView) }), 400: ErrorBody },
+        summary: 'List the apps this token may see, newest first (at most `limit`, default 500); `name` and `project` filter exactly',
+        tags: ['apps'],
+      },
+    },
+    async (request) => {
+      const query = request.query as ListAppsQuery;
+      const items = await listAppViews(db, { visible: deps.principalOf(request).projects, name: query.name, project: query.project, limit: Number(query.limit ?? 500) });
+      return { items };
+    },
+  );
 
   app.get('/apps/:id', { schema: { params: AppIdParams, response: { 200: AppView, ...errors }, summary: 'Get an app, its current release and status', tags: ['apps'] } }, async (request) => {
     const { id } = request.params as AppIdParams;

@@ -113,6 +113,16 @@ export type ReleaseView = Type.Static<typeof ReleaseView>;
 
 export const OperationView = Type.Object({ id: Type.String(), kind: Type.String(), status: Type.String(), command_id: Type.String() });
 
+export const ListAppsQuery = Type.Object(
+  {
+    name: Type.Optional(AppNameParam),
+    project: Type.Optional(Type.String({ pattern: '^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$', errorMessage: 'must be a project name (a DNS label)' })),
+    limit: Type.Optional(Type.String({ pattern: '^([1-9][0-9]{0,2}|1000)$', errorMessage: 'must be a number from 1 to 1000' })),
+  },
+  { additionalProperties: false },
+);
+export type ListAppsQuery = Type.Static<typeof ListAppsQuery>;
+
 export const AppView = Type.Object({
   id: Type.String(),
   name: Type.String(),
