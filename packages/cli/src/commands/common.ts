@@ -19,7 +19,9 @@ export async function findApp(client: ApiClient, ref: string, cluster?: string):
       throw error;
     }
   }
-  const { items } = await client.get<{ items: AppView[] }>('/apps');
+  // Not an app name at all: no app can have it (the server would refuse the filter).
+  if (!/^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$/.test(ref)) return undefined;
+  const { items } = await client.get<{ items: AppView[] }>(`/apps?name=${ref}`);
   const named = items.filter((app) => app.name === ref && (cluster === undefined || app.cluster.name === cluster || app.cluster.id === cluster));
   if (named.length > 1) {
     throw usageError(`there are ${named.length} apps named ${ref} (on clusters ${named.map((a) => a.cluster.name).join(', ')})`, 'choose one with --cluster or give the app id');
