@@ -55,6 +55,8 @@ export function createClusterWatch(deps: {
   const byApp = new Map<string, Set<string>>();
   const dirty = new Set<string>();
   const loading = new Set<string>();
+  /** Releases found ended (old ReplicaSets keep their labels): not looked up again on each of their events. */
+  const ended = new Set<string>();
   let workers = 0;
   let stopped = true;
   let wasSynced = false;
@@ -204,7 +206,7 @@ export function createClusterWatch(deps: {
     if (!labels) return;
     const releaseId = labels[LABELS.releaseId];
     const appId = labels[LABELS.appId];
-    if (releaseId && !followed.has(releaseId) && labels[LABELS.appId]) follow(releaseId);
+    if (releaseId && !followed.has(releaseId) && !ended.has(releaseId) && labels[LABELS.appId]) follow(releaseId);
     if (releaseId && followed.has(releaseId)) enqueue(releaseId);
     if (appId) for (const id of byApp.get(appId) ?? []) enqueue(id);
   }
@@ -219,6 +221,7 @@ export function createClusterWatch(deps: {
         if (!record || record.clusterId !== cluster.id) return;
         if (isTerminalStatus(record.state.status) && !isLive(record)) {
           if (followed.has(releaseId)) followed.get(releaseId)!.record = record;
+          else remember(releaseId);
           return enqueue(releaseId);
         }
         track(record);
@@ -226,6 +229,11 @@ export function createClusterWatch(deps: {
       })
       .catch((error: unknown) => log.warn({ err: error, releaseId }, 'could not load a release to follow'))
       .finally(() => loading.delete(releaseId));
+  }
+
+  function remember(releaseId: string): void {
+    if (ended.size >= 10_000) ended.clear();
+    ended.add(releaseId);
   }
 
   async function resync(): Promise<void> {
