@@ -6,12 +6,14 @@ import { BuildFailedV1, BuildStartedV1, BuildSucceededV1, DeployStepV1, streams,
 import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../../../gateway/src/testing/test-gateway.ts';
+import { openEventStream, type EventStream } from '../testing/cluster-fixture.ts';
 import { createHarness, waitFor, type Harness } from '../testing/harness.ts';
 import { startTestWatcher, type TestWatcher } from '../testing/test-watcher.ts';
 
 let gw: TestGateway;
 let watcher: TestWatcher;
 let h: Harness;
+const sseStreams = new Set<EventStream>();
 const digest = `sha256:${'b'.repeat(64)}`;
 
 beforeAll(async () => {
@@ -21,6 +23,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  for (const stream of sseStreams) stream.close();
   h?.close();
   await watcher?.stop();
   await gw?.close();
@@ -72,8 +75,9 @@ describe('release status from build and deploy events', () => {
     expect(statusEntries).toEqual([`${ref.release_id}.status.building`, `${ref.release_id}.status.built`]);
   });
 
-  it('a failed build: diagnosis with the log tail in GET /apps/{id}; the app takes its next command', async () => {
+  it('a failed build: diagnosis with the log tail in GET /apps/{id} and SSE; the app takes its next command', async () => {
     const ref = await createApp('build-fails');
+    const sse = await openEventStream({ gw, streams: sseStreams }, ref.app_id);
     await h.publish(BuildStartedV1, `${ref.release_id}.build.started`, ref.app_id, { release: ref, method: 'kaniko' });
     await h.publish(BuildFailedV1, `${ref.release_id}.build.failed`, ref.app_id, {
       release: ref,
@@ -86,13 +90,17 @@ describe('release status from build and deploy events', () => {
     expect(app.current_release.status_reason).toBe('The image build failed: artifact download failed: 404 Not Found');
     expect(app.current_release.diagnosis).toMatchObject({ code: 'build-failed', evidence: { log_tail: ['fetching https://nexus.example/repo/app-1.0.jar', 'error: 404 Not Found'] } });
     expect(app.current_release.diagnosis.hint).toMatch(/artifact_url/);
+    const event = await sse.until('failed', (e) => e.data?.data?.status === 'failed', 10_000);
+    expect(event.data.data.diagnosis).toEqual(app.current_release.diagnosis);
+    sse.close();
     expect((await operation(ref.release_id)).status).toBe('failed');
     const next = await h.call('PATCH', `/apps/${ref.app_id}`, { artifact_url: 'https://nexus.example/repo/app-1.1.jar' });
     expect(next.status).toBe(202);
   });
 
-  it('a deploy-only release: deploying when its command is recorded, failed with helm\'s message', async () => {
+  it('a deploy-only release: deploying when its command is recorded, failed with helm\'s message in GET /apps/{id} and SSE', async () => {
     const ref = await createApp('deploy-only', { task_type: 'deploy', image_url: `127.0.0.1:5000/deploy-only@${digest}`, artifact_url: undefined });
+    const sse = await openEventStream({ gw, streams: sseStreams }, ref.app_id);
     await waitFor('deploying', statusOf(ref.release_id, 'deploying'));
     expect(await release(ref.release_id)).toMatchObject({ image_ref: '127.0.0.1:5000/deploy-only', image_digest: digest });
     await h.publish(DeployStepV1, `${ref.release_id}.deploy.failed`, ref.app_id, { release: ref, step: 'failed', reason: 'Deployment.apps "deploy-only" is invalid: spec.template.spec.containers[0].image: Required value' });
@@ -100,6 +108,11 @@ describe('release status from build and deploy events', () => {
     const row = await release(ref.release_id);
     expect(row.diagnosis).toMatchObject({ code: 'helm-failed', evidence: { message: expect.stringContaining('is invalid') } });
     expect(row.status_reason).toMatch(/^Applying the app to the cluster failed: /);
+    const { body: app } = await h.call('GET', `/apps/${ref.app_id}`);
+    expect(app.current_release.diagnosis).toEqual(row.diagnosis);
+    const event = await sse.until('failed', (e) => e.data?.data?.status === 'failed', 10_000);
+    expect(event.data.data.diagnosis).toEqual(row.diagnosis);
+    sse.close();
   });
 
   it('a release nobody picks up fails at its deadline, naming the state it was stuck in', async () => {

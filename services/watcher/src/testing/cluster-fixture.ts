@@ -163,7 +163,7 @@ export interface EventStream {
   close(): void;
 }
 
-export async function openEventStream(env: WatcherClusterEnv, appId: string): Promise<EventStream> {
+export async function openEventStream(env: { gw: { base: string; adminToken: string }; streams: Set<EventStream> }, appId: string): Promise<EventStream> {
   const controller = new AbortController();
   const response = await fetch(`${env.gw.base}/apps/${appId}/events`, { headers: { authorization: `Bearer ${env.gw.adminToken}` }, signal: controller.signal });
   if (response.status !== 200 || !response.body) throw new Error(`SSE answered ${response.status}`);
