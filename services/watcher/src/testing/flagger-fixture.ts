@@ -65,11 +65,20 @@ export async function installProgressive(env: WatcherClusterEnv, ref: ReleaseRef
  * replica count Flagger manages alone (read-modify-replace, like helm's three-way merge does).
  */
 export async function upgradeWorkload(env: WatcherClusterEnv, ref: ReleaseRefV1, image: string): Promise<void> {
-  const d = await env.kube.apps.readNamespacedDeployment({ name: ref.app_name, namespace: env.namespace });
-  for (const labels of [d.metadata!.labels!, d.spec!.template.metadata!.labels!]) {
-    labels[LABELS.releaseId] = ref.release_id;
-    labels[LABELS.releaseVersion] = String(ref.version);
+  // Flagger writes the same Deployment (it scales the target): on a conflict, read again and retry.
+  for (let attempt = 1; ; attempt++) {
+    const d = await env.kube.apps.readNamespacedDeployment({ name: ref.app_name, namespace: env.namespace });
+    for (const labels of [d.metadata!.labels!, d.spec!.template.metadata!.labels!]) {
+      labels[LABELS.releaseId] = ref.release_id;
+      labels[LABELS.releaseVersion] = String(ref.version);
+    }
+    d.spec!.template.spec!.containers[0]!.image = image;
+    try {
+      await env.kube.apps.replaceNamespacedDeployment({ name: ref.app_name, namespace: env.namespace, body: d });
+      return;
+    } catch (error) {
+      if ((error as { code?: number }).code !== 409 || attempt >= 10) throw error;
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }
-  d.spec!.template.spec!.containers[0]!.image = image;
-  await env.kube.apps.replaceNamespacedDeployment({ name: ref.app_name, namespace: env.namespace, body: d });
 }
