@@ -5,3 +5,4 @@ export * from './publisher.ts';
 export * from './dead-letters.ts';
 export * from './consumer-runner.ts';
 export * from './messaging.ts';
+export * from './outbox-relay.ts';

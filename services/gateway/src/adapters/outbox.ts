@@ -1,20 +1,15 @@
-import { createCloudEvent, messageTypeOf, type CloudEvent, type Database, type Logger, type MessageType, type Publisher } from '@appserving/shared';
+import { createCloudEvent, type Database, type MessageType, type OutboxEntry } from '@appserving/shared';
 import { encodeCloudEvent } from '@appserving/shared';
 import type { Kysely, Transaction } from 'kysely';
 import type Type from 'typebox';
 import type { TSchema } from 'typebox';
 
 /**
- * The transactional outbox. A command is written in the same transaction as the desired state it belongs
- * to, so an accepted request always has its command; it is then published at once, and a relay republishes
- * whatever a crash or a NATS outage left behind. The row id is the CloudEvent id and the Nats-Msg-Id, so a
- * republish is dropped by the stream.
+ * The gateway's side of the transactional outbox: a command is written in the same transaction as the desired
+ * state it belongs to (`enqueue`), so an accepted request always has its command; the relay
+ * (`createOutboxRelay` of @appserving/shared) publishes it.
  */
-export interface OutboxEntry {
-  id: string;
-  subject: string;
-  event: CloudEvent;
-}
+export { createOutboxRelay, type OutboxEntry, type OutboxRelay } from '@appserving/shared';
 
 export interface OutboxMessage<S extends TSchema> {
   id: string;
@@ -40,116 +35,3 @@ export async function enqueue<S extends TSchema>(
   return entry;
 }
 
-export interface OutboxRelay {
-  /** Publishes entries just committed; failures are left for the relay loop. */
-  publishNow(entries: readonly OutboxEntry[]): Promise<void>;
-  start(): void;
-  stop(): Promise<void>;
-}
-
-export function createOutboxRelay(deps: {
-  db: Kysely<Database>;
-  publisher: Publisher;
-  log: Logger;
-  /** Entries older than this and still unpublished are the relay's. */
-  staleAfterMs?: number;
-  intervalMs?: number;
-}): OutboxRelay {
-  const staleAfterMs = deps.staleAfterMs ?? 3_000;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  let stopped = false;
-
-  // `db` is the sweep's transaction when the sweep holds the row lock: updating through another connection
-  // would wait on that lock forever.
-  // Entries published right after their request are marked in batches: one UPDATE per flush instead of one
-  // per request. An entry whose mark is lost (crash before the flush) is republished by the sweep and
-  // dropped by the stream as a duplicate.
-  let marks: string[] = [];
-  let markTimer: NodeJS.Timeout | undefined;
-  async function flushMarks(): Promise<void> {
-    clearTimeout(markTimer);
-    markTimer = undefined;
-    const ids = marks;
-    marks = [];
-    if (ids.length === 0) return;
-    await deps.db
-      .updateTable('outbox')
-      .set({ published_at: new Date() })
-      .where('id', 'in', ids)
-      .execute()
-      .catch((error: unknown) => deps.log.warn({ err: error, count: ids.length }, 'could not mark outbox entries published; the sweep will republish them'));
-  }
-
-  async function publish(entry: OutboxEntry, db: Kysely<Database> | Transaction<Database> | 'batched' = deps.db): Promise<boolean> {
-    const messageType = messageTypeOf(entry.event.type);
-    if (!messageType) {
-      deps.log.error({ id: entry.id, type: entry.event.type }, 'outbox entry of an unknown type; left unpublished');
-      return false;
-    }
-    try {
-      await deps.publisher.publishEvent(messageType, entry.subject, entry.event);
-      if (db === 'batched') {
-        marks.push(entry.id);
-        markTimer ??= setTimeout(() => void flushMarks(), 50);
-      } else {
-        await db.updateTable('outbox').set({ published_at: new Date() }).where('id', '=', entry.id).execute();
-      }
-      return true;
-    } catch (error) {
-      await (db === 'batched' ? deps.db : db)
-        .updateTable('outbox')
-        .set((eb) => ({ attempts: eb('attempts', '+', 1), last_error: error instanceof Error ? error.message : String(error) }))
-        .where('id', '=', entry.id)
-        .execute()
-        .catch(() => {});
-      deps.log.warn({ err: error, id: entry.id }, 'command not published yet; the outbox relay will retry');
-      return false;
-    }
-  }
-
-  async function sweep(): Promise<void> {
-    // SKIP LOCKED lets several gateway replicas sweep at once without publishing one entry twice at a time.
-    await deps.db.transaction().execute(async (trx) => {
-      const rows = await trx
-        .selectFrom('outbox')
-        .select(['id', 'subject', 'event'])
-        .where('published_at', 'is', null)
-        .where('created_at', '<', new Date(Date.now() - staleAfterMs))
-        .orderBy('created_at')
-        .limit(100)
-        .forUpdate()
-        .skipLocked()
-        .execute();
-      for (const row of rows) {
-        if (stopped) break;
-        await publish({ id: row.id, subject: row.subject, event: row.event as unknown as CloudEvent }, trx);
-      }
-    });
-  }
-
-  function schedule(): void {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      running = sweep()
-        .catch((error: unknown) => deps.log.warn({ err: error }, 'outbox sweep failed'))
-        .finally(schedule);
-    }, deps.intervalMs ?? 1_000);
-  }
-
-  return {
-    async publishNow(entries) {
-      for (const entry of entries) await publish(entry, 'batched');
-    },
-    start() {
-      stopped = false;
-      schedule();
-    },
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
-      await flushMarks();
-    },
-  };
-}

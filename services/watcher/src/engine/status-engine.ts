@@ -1,6 +1,6 @@
-import { CanaryAnalysisV1, ReleaseStatusChangedV1, RetryableError, type CanaryMetricV1, type Database, type Logger } from '@appserving/shared';
+import { CanaryAnalysisV1, ReleaseStatusChangedV1, RetryableError, type CanaryMetricV1, type Database, type Logger, type OutboxRelay } from '@appserving/shared';
 import type { Kysely, Transaction } from 'kysely';
-import { outgoing, recordOutgoing, type EventRelay, type OutgoingEvent } from '../adapters/event-outbox.ts';
+import { outgoing, recordOutgoing, type OutgoingEvent } from '../adapters/event-outbox.ts';
 import {
   finishDeleteOperation,
   loadRelease,
@@ -50,7 +50,7 @@ export interface StatusEngine {
 
 export function createStatusEngine(deps: {
   db: Kysely<Database>;
-  relay: EventRelay;
+  relay: OutboxRelay;
   log: Logger;
   metrics?: WatcherMetrics;
   /** Called after a change is committed (the cluster supervisor follows new running releases). */
@@ -97,7 +97,7 @@ export function createStatusEngine(deps: {
       return { change: { record: locked, previous: locked.state, next }, events };
     });
     if (!result) return undefined;
-    await deps.relay.publish(result.events);
+    await deps.relay.publishNow(result.events);
     const { change } = result;
     if (change.previous.status !== change.next.status) {
       deps.metrics?.transitions.inc({ status: change.next.status });
@@ -192,7 +192,7 @@ export function createStatusEngine(deps: {
         });
         if (!result) return 'known';
         deps.metrics?.analysisSteps.inc({ verdict: result.verdict });
-        await deps.relay.publish([result.event]);
+        await deps.relay.publishNow([result.event]);
         return 'recorded';
       });
     },
