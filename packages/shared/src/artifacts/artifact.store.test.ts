@@ -7,7 +7,7 @@ import { Objm } from '@nats-io/obj';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestNatsServer, type TestNatsServer } from '../testing/index.ts';
 import { createArtifactStore, parseStoredArtifactUrl } from './artifact.store.ts';
-import { failure } from './test-support.ts';
+import { failure } from '../testing/assertions.ts';
 
 const MiB = 1024 * 1024;
 let nats: TestNatsServer;

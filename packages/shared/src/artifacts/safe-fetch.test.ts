@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseArtifactHostAllowlist, type HostResolver } from './artifact-url.guard.ts';
 import { probeArtifactUrl, safeFetch, safeFetchBuffer } from './safe-fetch.ts';
-import { failure } from './test-support.ts';
+import { failure } from '../testing/assertions.ts';
 
 /**
  * Real HTTP servers on 127.0.0.1, real sockets. Every address outside loopback that appears here must be refused

@@ -1,2 +1,3 @@
 export * from './nats-server.ts';
 export { createThrowawayDatabase } from '../database/index.ts';
+export * from './assertions.ts';

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { failure } from '../../testing/assertions.ts';
+import { failure } from '@appserving/shared/testing';
 import { startPrivateRegistry, type PrivateRegistry } from '../../testing/private-registry.ts';
 import { fakeJar, seedBaseImage } from '../../testing/registry-fixtures.ts';
 import { resolveBaseImage } from './base-image.ts';
