@@ -3,10 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { AuthorizationV1Api, KubeConfig } from '@kubernetes/client-node';
 import { inject } from 'vitest';
 import type {} from '../../test/cluster/src/global-setup.ts';
+export { eventually } from '../../test/cluster/src/eventually.ts';
 
 /** The chart under test. */
 export const CHART = join(import.meta.dirname, '..', 'appserving');
@@ -127,26 +127,6 @@ export function valuesFile(values: unknown): string {
   return path;
 }
 
-/**
- * Polls `read` until `done` accepts its value; on timeout fails with the last value seen, so a failing test says
- * what the cluster actually showed.
- */
-export async function eventually<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      last = await read();
-      if (done(last)) return last;
-    } catch (error) {
-      lastError = error;
-    }
-    await sleep(500);
-  }
-  const seen = last === undefined ? `error: ${String(lastError)}` : JSON.stringify(last, null, 1).slice(0, 3000);
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last seen: ${seen}`);
-}
 
 export interface DeploymentStatus {
   metadata: { name: string; generation: number };

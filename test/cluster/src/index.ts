@@ -8,3 +8,4 @@ export * from './sim.ts';
 export { remoteWrite } from './prometheus-remote-write.ts';
 export { ensureGatewayApiCrds, gatewayApiCrdFiles, GATEWAY_API_CRD_NAMES } from './gateway-api.ts';
 export type { RemoteWriteSeries } from './prometheus-remote-write.ts';
+export { eventually } from './eventually.ts';

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
 import type { KubernetesObject, V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { inject } from 'vitest';
 import type { ClusterInfo } from '../src/index.ts';
+export { eventually } from '../src/eventually.ts';
 
 export interface Kube {
   readonly cluster: ClusterInfo;
@@ -41,26 +41,6 @@ export async function deleteNamespace(k: Kube, name: string): Promise<void> {
   await k.core.deleteNamespace({ name }).catch(() => {});
 }
 
-/**
- * Polls `read` until `done` accepts its value; on timeout fails with the last value seen, so a failing test says
- * what the cluster actually showed.
- */
-export async function eventually<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      last = await read();
-      if (done(last)) return last;
-    } catch (err) {
-      lastError = err;
-    }
-    await sleep(250);
-  }
-  const seen = last === undefined ? `error: ${String(lastError)}` : JSON.stringify(last, null, 1).slice(0, 3000);
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last seen: ${seen}`);
-}
 
 export function pod(name: string, opts: { labels?: Record<string, string>; annotations?: Record<string, string>; restartPolicy?: 'Always' | 'Never' | 'OnFailure'; image?: string; cpu?: string; containers?: string[] } = {}): V1Pod {
   return {

@@ -28,6 +28,9 @@ import { AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, type KubernetesO
 import type {} from '@appserving/test-cluster/global-setup';
 import { deployerSettings } from '../config.ts';
 import { createDeployer } from '../service.ts';
+import { eventually } from '@appserving/test-cluster';
+
+export { eventually };
 
 export interface ClusterUnderTest {
   kubeconfigPath: string;
@@ -260,20 +263,3 @@ export async function startTestDeployer(options: TestDeployerOptions): Promise<T
   };
 }
 
-/** Polls `read` until `done` accepts its value; on timeout fails with what was last seen. */
-export async function eventually<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      last = await read();
-      if (done(last)) return last;
-    } catch (error) {
-      lastError = error;
-    }
-    await sleep(250);
-  }
-  const seen = last === undefined ? `error: ${String(lastError)}` : JSON.stringify(last, null, 1).slice(0, 3000);
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last seen: ${seen}`);
-}
