@@ -18,6 +18,10 @@ check() { # name command...
 check lint pnpm lint
 check typecheck pnpm typecheck
 
+# The local cluster's binaries (helm among them: the deployer refuses to start without one), built once and cached.
+echo "== local cluster binaries"
+bash test/cluster/scripts/build.sh || { echo "== building the local cluster's binaries FAILED (see above)"; failed=$((failed + 1)); }
+
 summary=$(mktemp)
 echo "== tests"
 APPSERVING_TEST_SUMMARY_FILE=$summary pnpm exec vitest run "$@"

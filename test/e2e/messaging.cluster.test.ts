@@ -5,7 +5,7 @@ import { startPlatform, type Platform } from '@appserving/test-support/platform'
 import { jetstream } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, waitForApp, type AppView } from './e2e-support.ts';
+import { eventually, waitForApp } from './e2e-support.ts';
 
 let platform: Platform;
 let nc: NatsConnection;

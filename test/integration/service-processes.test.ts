@@ -1,4 +1,5 @@
 import { createThrowawayDatabase, freePort, startTestNatsServer, type TestNatsServer } from '@appserving/shared/testing';
+import { binaryPaths, readVersions } from '@appserving/test-cluster';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getJson, spawnService, waitUntil } from './service-process.ts';
 
@@ -17,7 +18,9 @@ afterAll(async () => {
   await database.drop();
 });
 
-const baseEnv = () => ({ APPSERVING_NATS_URL: nats.url, APPSERVING_DATABASE_URL: database.url, APPSERVING_LOG_LEVEL: 'info' });
+// The deployer refuses to start without a helm it can run: the one built for the local cluster (scripts/test.sh builds it).
+const helm = binaryPaths(readVersions()).helm;
+const baseEnv = () => ({ APPSERVING_NATS_URL: nats.url, APPSERVING_DATABASE_URL: database.url, APPSERVING_LOG_LEVEL: 'info', APPSERVING_HELM_BINARY: helm });
 
 describe.each([
   ['gateway', 'APPSERVING_GATEWAY_PORT'],
