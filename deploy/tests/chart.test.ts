@@ -70,7 +70,7 @@ describe('install, access and upgrade on the local cluster', () => {
     }
     // The cluster has Flagger's CRDs: the shared MetricTemplates are there.
     const templates = await t.kubectlJson<{ items: { metadata: { name: string } }[] }>('get', 'metrictemplates.flagger.app', '-n', namespace);
-    expect(templates.items.map((m) => m.metadata.name).sort()).toEqual(['appserving-request-duration-p99', 'appserving-request-success-rate']);
+    expect(templates.items.map((m) => m.metadata.name).sort()).toEqual(['appserving-latency-p99', 'appserving-success-rate']);
   });
 
   it('generates the admin token and the encryption key in the formats the services accept', async () => {
