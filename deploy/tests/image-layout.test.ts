@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { createThrowawayDatabase, freePort, startTestNatsServer, type TestNatsServer } from '@appserving/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDockerfile, stagesOf } from './dockerfile.ts';
+import { clusterHelm } from './support.ts';
 
 /**
  * No container engine runs here, so the images are not built. This test does the next best thing: it makes the
@@ -89,6 +90,7 @@ describe.each(services)('the %s image tree', (service) => {
       APPSERVING_DATABASE_URL: database.url,
       APPSERVING_LOG_LEVEL: 'warn',
       APPSERVING_SHUTDOWN_GRACE_MS: '2000',
+      APPSERVING_HELM_BINARY: clusterHelm(),
     };
     const child: ChildProcess = spawn(process.execPath, [`services/${service}/src/main.ts`], { cwd: out, env, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';

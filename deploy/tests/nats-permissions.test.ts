@@ -7,7 +7,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createThrowawayDatabase, freePort, natsServerBinary } from '@appserving/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { CHART, clusterTools, SERVICES } from './support.ts';
+import { CHART, clusterHelm, clusterTools, SERVICES } from './support.ts';
 
 // The bundled NATS server's configuration, as the chart renders it, run by a real nats-server on loopback: each
 // service starts under its own user (topology ensured, consumers pulling), and a user cannot publish or pull
@@ -78,6 +78,7 @@ describe('per-service NATS users of the bundled server', () => {
           APPSERVING_DATABASE_URL: process.env.PERM_DATABASE_URL,
           APPSERVING_LOG_LEVEL: 'warn',
           APPSERVING_SHUTDOWN_GRACE_MS: '1000',
+          APPSERVING_HELM_BINARY: clusterHelm(),
         },
       });
       children.push(child);

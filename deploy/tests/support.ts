@@ -6,11 +6,17 @@ import { join } from 'node:path';
 import { AuthorizationV1Api, KubeConfig } from '@kubernetes/client-node';
 import { inject } from 'vitest';
 import type {} from '../../test/cluster/src/global-setup.ts';
+import { binaryPaths, readVersions } from '../../test/cluster/src/versions.ts';
 export { eventually } from '../../test/cluster/src/eventually.ts';
 
 /** The chart under test. */
 export const CHART = join(import.meta.dirname, '..', 'appserving');
 export const SERVICES = ['gateway', 'builder', 'deployer', 'watcher'] as const;
+
+/** The helm built for the local cluster (scripts/test.sh builds it first): the deployer refuses to start without one. */
+export function clusterHelm(): string {
+  return binaryPaths(readVersions()).helm;
+}
 
 export interface CommandResult {
   code: number;

@@ -286,8 +286,16 @@ export function buildHandler(deps: BuildDeps): Handler {
           events.still(state.phase, state.message, Date.parse(String(pod.metadata?.creationTimestamp ?? new Date().toISOString())));
           break;
         case 'succeeded':
+          // Tags first, then the Pod goes: a builder killed in between finds the Pod again (and tags again), or,
+          // once the Pod is gone, finds the image by its cache tag; never neither, which would build twice.
+          // A retryable failure keeps the Pod, so the retry adopts it instead of building again.
+          try {
+            await verifyPushed(repo, state.digest, [versionTag(release), ...(key ? [cacheTag(key)] : [])]);
+          } catch (error) {
+            if (error instanceof BuildFailure) await deps.kaniko.remove(clusterId, releaseId);
+            throw error;
+          }
           await deps.kaniko.remove(clusterId, releaseId);
-          await verifyPushed(repo, state.digest, [versionTag(release), ...(key ? [cacheTag(key)] : [])]);
           return state.digest;
         case 'failed': {
           const tail = state.container ? await deps.kaniko.logTail(clusterId, releaseId, state.container, config.buildLogTailLines) : [];
