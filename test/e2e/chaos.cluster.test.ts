@@ -257,6 +257,18 @@ describe('chaos', () => {
     await db.connect();
     try {
       const appIds = [...accepted.values()];
+      // A release can be terminal (the watcher saw the rollout finish) while the deploy command that applied it is
+      // still being redelivered to a restarted deployer, which then announces `applied`: give those steps a bound.
+      const stepsDeadline = Date.now() + 90_000;
+      for (;;) {
+        const missing = await db.query<{ n: number }>(
+          `select count(*)::int as n from releases r where r.app_id = any($1::uuid[])
+              and not exists (select 1 from timeline t where t.release_id = r.id and t.type = 'dev.appserving.deploy.step.v1' and t.data->>'step' = 'applied')`,
+          [appIds],
+        );
+        if (missing.rows[0]?.n === 0 || Date.now() > stepsDeadline) break;
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
       // No accepted command lost, none applied twice: one app, one release and one finished operation per create.
       const perApp = await db.query<{ name: string; releases: number; operations: number; open: number }>(
         `select a.name, (select count(*) from releases r where r.app_id = a.id)::int as releases,

@@ -2,6 +2,7 @@ import {
   consumerReadiness,
   consumers,
   createOpsServer,
+  retryDuringStartup,
   secretBoxFromConfig,
   type ConfigOf,
   type Runtime,
@@ -64,7 +65,8 @@ export function createBuilder(runtime: Runtime, config: BuilderConfig, options: 
   return {
     name: 'builder',
     async start() {
-      store = await createArtifactStore({ connection: runtime.messaging.nc, maxBytes: config.artifactMaxBytes });
+      const startup = { log: runtime.log, timeoutMs: config.natsConnectTimeoutMs };
+      store = await retryDuringStartup('opening the artifact store', () => createArtifactStore({ connection: runtime.messaging.nc, maxBytes: config.artifactMaxBytes }), startup);
       if (!config.registry) runtime.log.warn('APPSERVING_REGISTRY is not set: every build will fail until it names a registry to push to');
       if (!config.builderPublicUrl) {
         runtime.log.warn(

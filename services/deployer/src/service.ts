@@ -5,6 +5,7 @@ import {
   createWorkerUnit,
   DEV_SECRET_KEY,
   parseSecretKeys,
+  retryDuringStartup,
   secretBoxFromConfig,
   type ConfigOf,
   type ConsumerRunner,
@@ -53,7 +54,11 @@ export function createDeployer(runtime: Runtime, config: DeployerConfig): Servic
       });
       const swept = await sweepStaleWorkspaces(Math.max(2 * config.helmTimeoutMs, 3_600_000));
       if (swept > 0) log.info({ swept }, 'removed helm workspaces left by a deployer that died');
-      const [gates, locks] = await Promise.all([openGateStore(runtime.messaging.js), openAppLocks(runtime.messaging.js)]);
+      const startup = { log, timeoutMs: config.natsConnectTimeoutMs };
+      const [gates, locks] = await Promise.all([
+        retryDuringStartup('opening the promotion gates bucket', () => openGateStore(runtime.messaging.js), startup),
+        retryDuringStartup('opening the app locks bucket', () => openAppLocks(runtime.messaging.js), startup),
+      ]);
       const publisher = runtime.messaging.publisher;
       const common = { db: runtime.database.db, clusters, helm, locks, gates, publisher, objects: createAppObjects };
       runner = runtime.messaging.consumer(consumers.deployer, [

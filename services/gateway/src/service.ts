@@ -1,5 +1,5 @@
 import type { ConfigOf, Runtime, ServiceUnit } from '@appserving/shared';
-import { releaseSecretsAad, secretBoxFromConfig } from '@appserving/shared';
+import { releaseSecretsAad, retryDuringStartup, secretBoxFromConfig } from '@appserving/shared';
 import Fastify from 'fastify';
 import { createArtifactStore, parseArtifactHostAllowlist, type ArtifactStore } from '@appserving/shared/artifacts';
 import { artifactUrlChecker } from './adapters/artifact-check.ts';
@@ -32,8 +32,9 @@ export function createGateway(runtime: Runtime, config: GatewayConfig): ServiceU
   return {
     name: 'gateway',
     async start() {
-      await prepareAccess({ db, box, config, log: runtime.log, developmentKey });
-      store = await createArtifactStore({ connection: runtime.messaging.nc, maxBytes: config.artifactMaxBytes });
+      const startup = { log: runtime.log, timeoutMs: config.natsConnectTimeoutMs };
+      await retryDuringStartup('preparing access (admin token, local cluster)', () => prepareAccess({ db, box, config, log: runtime.log, developmentKey }), startup);
+      store = await retryDuringStartup('opening the artifact store', () => createArtifactStore({ connection: runtime.messaging.nc, maxBytes: config.artifactMaxBytes }), startup);
       const artifacts = store;
       // Revocations by other replicas drop the token from this one's cache, and ours reach them.
       const revocations = principalCache ? shareRevocations(nc, principalCache) : undefined;

@@ -9,6 +9,7 @@ import { connectNats, createMessaging, type ConsumerRunner, type Messaging } fro
 import { createMetrics, type Metrics } from '../telemetry/index.ts';
 import { registerOpsRoutes, type ReadinessCheck } from './ops-routes.ts';
 import type { ServiceUnit } from './process.ts';
+import { retryDuringStartup } from './startup.ts';
 
 export type CommonConfig = ConfigOf<typeof commonSettings>;
 
@@ -43,6 +44,8 @@ export interface OwnedRuntime extends Runtime {
 export async function createRuntime(options: RuntimeOptions): Promise<OwnedRuntime> {
   const { config, log } = options;
   const metrics = options.shared?.metrics ?? createMetrics(options.service);
+  // NATS or Postgres restarting while this service starts is waited out, as long as NATS is at start-up.
+  const startup = { log, timeoutMs: config.natsConnectTimeoutMs };
   const nc =
     options.shared?.nc ??
     (await connectNats(
@@ -57,7 +60,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<OwnedRunti
     ));
   let database = options.shared?.database;
   if (!database) {
-    await ensureDatabaseExists(config.databaseUrl);
+    await retryDuringStartup('creating the database', () => ensureDatabaseExists(config.databaseUrl), startup);
     database = createDatabase({
       url: config.databaseUrl,
       poolMax: config.databasePoolMax,
@@ -65,7 +68,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<OwnedRunti
       onPoolError: (error) => log.warn({ err: error }, 'a pooled Postgres connection failed; it was replaced'),
     });
     // Every service migrates at start; the migrator's lock makes concurrent starts safe.
-    const applied = await migrateToLatest(database.db);
+    const created = database.db;
+    const applied = await retryDuringStartup('migrating the database', () => migrateToLatest(created), startup);
     if (applied.length > 0) log.info({ applied }, 'database migrated');
   }
   const messaging = await createMessaging({
@@ -79,7 +83,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<OwnedRunti
     log,
     metrics,
   });
-  await messaging.ensureTopology();
+  await retryDuringStartup('ensuring the JetStream streams and consumers', () => messaging.ensureTopology(), startup);
 
   let shuttingDown = false;
   const db = database;

@@ -1,6 +1,8 @@
 // The per-app lease on a real NATS KV bucket: one holder across replicas, queueing within one, expiry of a holder
 // that died, and losing the lease aborts the work.
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RetryableError } from '@appserving/shared';
 import { startTestNatsServer, type TestNatsServer } from '@appserving/shared/testing';
@@ -9,7 +11,7 @@ import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOCK_BUCKET, openAppLocks, type AppLocks } from './app-locks.ts';
+import { diedOnThisHost, LOCK_BUCKET, openAppLocks, type AppLocks } from './app-locks.ts';
 
 const log = pino({ level: 'silent' });
 let nats: TestNatsServer;
@@ -87,6 +89,35 @@ describe('app locks', () => {
       await sleep(250);
     }
     expect(Date.now() - started).toBeGreaterThanOrEqual(leaseMs / 2);
+  });
+
+  it('a lease left by a process that died on this host is taken over at once; a live one is not', async () => {
+    const kv = await new Kvm(jetstream(nc)).open(LOCK_BUCKET);
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    const deadPid = Number(dead.stdout);
+    expect(deadPid).toBeGreaterThan(0);
+    const app = randomUUID();
+    await kv.create(app, `${hostname()}/${deadPid}/${randomUUID()}`);
+    const started = Date.now();
+    expect(await replicaA.run(app, log, async () => 'got it')).toBe('got it');
+    expect(Date.now() - started).toBeLessThan(leaseMs / 2);
+    // The parent of this test process runs: its lease stands until it expires.
+    const busy = randomUUID();
+    await kv.create(busy, `${hostname()}/${process.ppid}/${randomUUID()}`);
+    await expect(replicaA.run(busy, log, async () => 'x')).rejects.toThrow(/another deployer is working on app/);
+  });
+
+  it('tells a holder that died on this host from a live one or one on another host', () => {
+    const id = randomUUID();
+    const self = { host: 'node-1', pid: 1, instances: new Set([id]) };
+    const alive = (pid: number) => pid === 40;
+    expect(diedOnThisHost(`node-1/41/${id}`, self, alive)).toBe(true);
+    expect(diedOnThisHost(`node-1/40/${id}`, self, alive)).toBe(false);
+    // A restarted container: pid 1 again, another instance; this process's own instances are alive.
+    expect(diedOnThisHost(`node-1/1/${randomUUID()}`, self, alive)).toBe(true);
+    expect(diedOnThisHost(`node-1/1/${id}`, self, alive)).toBe(false);
+    expect(diedOnThisHost(`node-2/41/${id}`, self, alive)).toBe(false);
+    expect(diedOnThisHost('a deployer that was killed', self, alive)).toBe(false);
   });
 
   it('losing the lease aborts the work', async () => {

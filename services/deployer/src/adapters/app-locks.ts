@@ -9,6 +9,9 @@ import { Kvm, type KV } from '@nats-io/kv';
  * expire (the bucket's max age) unless the holder renews them. Within one process, work on the same app queues
  * in order instead of contending for the lease.
  *
+ * A restarted deployer takes over at once the leases a dead process on the same host left behind (same
+ * hostname: the same Pod, or the same machine); a lease of another host waits for its expiry.
+ *
  * The lease is what makes repairing a release stuck in `pending-*` safe: whoever holds it knows no other
  * deployer is running helm on that app, so a pending revision can only be left over from one that died.
  */
@@ -33,8 +36,34 @@ export async function openAppLocks(js: JetStreamClient, options: AppLockOptions 
   return createAppLocks(kv, leaseMs);
 }
 
+/**
+ * Whether a lease holder (`host/pid/instance`) was a process on this host that is gone: its pid no longer runs,
+ * or it is this process's own pid but none of its instances (a restarted container reuses pid 1).
+ */
+export function diedOnThisHost(holder: string, self = { host: hostname(), pid: process.pid, instances: liveInstances }, alive = pidAlive): boolean {
+  const match = /^(.+)\/(\d+)\/([0-9a-f-]{36})$/.exec(holder);
+  if (!match || match[1] !== self.host) return false;
+  const pid = Number(match[2]);
+  return pid === self.pid ? !self.instances.has(match[3] as string) : !alive(pid);
+}
+
+/** The lock instances of this process (more than one only in tests). */
+const liveInstances = new Set<string>();
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it runs, as another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export function createAppLocks(kv: KV, leaseMs: number): AppLocks {
-  const owner = `${hostname()}/${process.pid}/${randomUUID()}`;
+  const instance = randomUUID();
+  liveInstances.add(instance);
+  const owner = `${hostname()}/${process.pid}/${instance}`;
   const queues = new Map<string, Promise<unknown>>();
 
   async function withLease<T>(appId: string, log: Logger, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
@@ -43,10 +72,15 @@ export function createAppLocks(kv: KV, leaseMs: number): AppLocks {
       revision = await kv.create(appId, owner);
     } catch (error) {
       const holder = await kv.get(appId).catch(() => null);
-      throw new RetryableError('app_busy', `another deployer is working on app ${appId}${holder?.string() ? ` (${holder.string()})` : ''}`, {
-        cause: error,
-        retryAfterMs: 2_000,
-      });
+      const held = holder?.string() ?? '';
+      // A deployer that died on this host (killed, or the container restarted) left its lease behind: take it
+      // over now instead of blocking the app until it expires. Compare-and-set, so only one taker wins.
+      const taken = holder && holder.operation === 'PUT' && diedOnThisHost(held) ? await kv.update(appId, owner, holder.revision).catch(() => undefined) : undefined;
+      if (taken === undefined) {
+        throw new RetryableError('app_busy', `another deployer is working on app ${appId}${held ? ` (${held})` : ''}`, { cause: error, retryAfterMs: 2_000 });
+      }
+      log.info({ appId, previousHolder: held }, 'took over the app lease of a deployer that died on this host');
+      revision = taken;
     }
     const lost = new AbortController();
     const renew = setInterval(() => {
