@@ -35,7 +35,7 @@ export const commonSettings = {
     env: 'APPSERVING_NATS_CONNECT_TIMEOUT_MS',
     schema: Type.Integer({ minimum: 100 }),
     default: 30_000,
-    description: 'At start-up, how long to keep trying to reach NATS before exiting with an error.',
+    description: 'At start-up, how long to keep trying each step (reach NATS, migrate Postgres, ensure streams, consumers and buckets) while NATS or Postgres is away, before exiting with an error.',
   }),
   databaseUrl: setting({
     env: 'APPSERVING_DATABASE_URL',
