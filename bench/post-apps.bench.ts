@@ -8,7 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 import { createDatabase } from '../packages/shared/src/database/index.ts';
@@ -72,10 +72,45 @@ const gw = JSON.parse(firstLine) as GatewayProcess;
 const nc = await connect({ servers: gw.natsUrl });
 const database = createDatabase({ url: gw.databaseUrl, onPoolError: () => {} });
 
-/** CPU time (user + system) the gateway process has used so far, in ms (from /proc; clock ticks of 10 ms). */
-function gatewayCpuMs(): number {
-  const fields = readFileSync(`/proc/${gw.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+/** CPU time (user + system) a process has used so far, in ms (from /proc; clock ticks of 10 ms); 0 once gone. */
+function cpuMsOf(pid: number | string): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
+const gatewayCpuMs = () => cpuMsOf(gw.pid);
+
+/** CPU used so far by every process of a command name (all Postgres backends, every nats-server). */
+function cpuMsOfCommand(comm: string): number {
+  let total = 0;
+  for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm) total += cpuMsOf(pid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
+
+/** Where the CPU of a run went, per request: the gateway, Postgres, NATS and this load generator. */
+function cpuShares(): () => string {
+  const before = { gateway: gatewayCpuMs(), postgres: cpuMsOfCommand('postgres'), nats: cpuMsOfCommand('nats-server'), client: process.cpuUsage() };
+  return () => {
+    const client = process.cpuUsage(before.client);
+    const parts = {
+      gateway: gatewayCpuMs() - before.gateway,
+      postgres: cpuMsOfCommand('postgres') - before.postgres,
+      nats: cpuMsOfCommand('nats-server') - before.nats,
+      'load generator and floor script': (client.user + client.system) / 1000,
+    };
+    return Object.entries(parts)
+      .map(([name, ms]) => `${name} ${(ms / REQUESTS).toFixed(2)}`)
+      .join(', ');
+  };
 }
 
 const pool = httpPool(gw.base, CONCURRENCY);
@@ -132,9 +167,13 @@ try {
   await run(WARMUP, CONCURRENCY, (i) => createApp('warm', i));
   await run(WARMUP, CONCURRENCY, (i) => floorOnce(i + 1_000_000));
   failures = 0;
+  const floorCpu = cpuShares();
   const floor = await run(REQUESTS, CONCURRENCY, floorOnce);
+  const floorCpuShares = floorCpu();
   const cpuBefore = gatewayCpuMs();
+  const apiCpu = cpuShares();
   const api = await run(REQUESTS, CONCURRENCY, (i) => createApp('bench', i));
+  const apiCpuShares = apiCpu();
   const cpuPerRequest = (gatewayCpuMs() - cpuBefore) / REQUESTS;
   const apiRate = (api.count - failures) / api.seconds;
   const floorRate = floor.count / floor.seconds;
@@ -147,6 +186,8 @@ try {
   console.log(row('POST /apps (accepted, 202)', api, apiRate));
   console.log(row('floor: 1 pg transaction + 1 JetStream publish', floor, floorRate));
   console.log(`\nfailed POST /apps: ${failures}; gateway process CPU per accepted request: ${cpuPerRequest.toFixed(2)} ms`);
+  console.log(`CPU ms per request, POST /apps: ${apiCpuShares}`);
+  console.log(`CPU ms per request, floor: ${floorCpuShares}`);
   console.log(`p50 / floor p50: ${ratio.toFixed(2)}x (target <= 2x): ${ratio <= 2 ? 'MET' : 'NOT MET'}`);
   console.log(`accepted commands/s: ${apiRate.toFixed(0)} (target >= 1000): ${apiRate >= 1_000 ? 'MET' : 'NOT MET'}`);
 } finally {

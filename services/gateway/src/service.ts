@@ -1,6 +1,7 @@
 import type { ConfigOf, Runtime, ServiceUnit } from '@appserving/shared';
 import { releaseSecretsAad, retryDuringStartup, secretBoxFromConfig } from '@appserving/shared';
 import Fastify from 'fastify';
+import { Histogram } from 'prom-client';
 import { createArtifactStore, parseArtifactHostAllowlist, type ArtifactStore } from '@appserving/shared/artifacts';
 import { artifactUrlChecker } from './adapters/artifact-check.ts';
 import { createHousekeeping } from './adapters/housekeeping.ts';
@@ -28,6 +29,12 @@ export function createGateway(runtime: Runtime, config: GatewayConfig): ServiceU
   });
   const principalCache = createPrincipalCache({ ttlMs: config.tokenCacheMs });
   const nc = runtime.messaging.nc;
+  const createBatchSize = new Histogram({
+    name: 'appserving_gateway_create_batch_size',
+    help: 'New apps written per statement (the group commit of POST /apps).',
+    buckets: [1, 2, 4, 8, 16, 32, 64],
+    registers: [runtime.metrics.registry],
+  });
 
   return {
     name: 'gateway',
@@ -53,6 +60,7 @@ export function createGateway(runtime: Runtime, config: GatewayConfig): ServiceU
           db,
           outbox,
           source: '/appserving/gateway',
+          onCreateBatch: (size) => createBatchSize.observe(size),
           principalOf: (request) => {
             if (!request.principal) throw new Error('no principal on a protected route');
             return { id: request.principal.tokenId, projects: visibleProjectIds(request.principal) };

@@ -7,6 +7,7 @@ import * as m0003 from './migrations/0003-outbox-and-release-labels.ts';
 import * as m0004 from './migrations/0004-app-names-per-project.ts';
 import * as m0005 from './migrations/0005-cluster-prometheus-and-canary-analysis.ts';
 import * as m0006 from './migrations/0006-housekeeping-indexes.ts';
+import * as m0007 from './migrations/0007-create-apps-function.ts';
 
 /**
  * Every migration, listed by hand rather than read from a folder, so migrating works from any working
@@ -20,6 +21,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0004-app-names-per-project': m0004,
   '0005-cluster-prometheus-and-canary-analysis': m0005,
   '0006-housekeeping-indexes': m0006,
+  '0007-create-apps-function': m0007,
 };
 
 /** Kysely's migrator over this project's migrations (or, in tests, over `source`). */

@@ -148,59 +148,71 @@ export interface NewAppRows {
   createdAt: Date;
 }
 
-/**
- * Creates an app with its first release, its operation, its command in the outbox and the request's
- * idempotency record, in ONE statement (one round trip, atomic without an explicit transaction): the hot path
- * of `POST /apps`. Nothing is written unless the cluster (and the project, if any) is live when the statement
- * runs, and, for a keyed request, unless the key is new: a concurrent request with the same key waits on the
- * record's primary key and then writes nothing. Says which of those held.
- */
-export async function insertNewApp(db: Kysely<Database>, rows: NewAppRows): Promise<{ written: boolean; targetLive: boolean }> {
+/** What became of one new app of a batch (see migration 0007, `appserving_create_apps`). */
+export type NewAppOutcome = 'written' | 'key_answered' | 'target_gone' | 'name_taken';
+
+/** One item of `appserving_create_apps`: every value of the rows of a new app, as JSON. */
+function createItem(rows: NewAppRows): Record<string, unknown> {
   const { app, release, operation, command, createdAt, record } = rows;
-  const targetLive = sql`exists (select 1 from clusters where id = ${app.clusterId} and deleted_at is null)
-    and (${app.projectId}::uuid is null or exists (select 1 from projects where id = ${app.projectId} and cluster_id = ${app.clusterId} and deleted_at is null))`;
-  const gate = record
-    ? sql`idem as (
-        insert into idempotency_records (principal, key, method, path, request_hash, status_code, response)
-        select ${record.claim.principal}, ${record.claim.key}, ${record.claim.method}, ${record.claim.path}, ${record.claim.requestHash}, ${record.status}, ${JSON.stringify(record.body)}::jsonb
-        where ${targetLive}
-        on conflict (principal, key) do nothing
-        returning 1
-      ), go as (select 1 from idem)`
-    : sql`go as (select 1 where ${targetLive})`;
-  try {
-    const result = await sql<{ written: number; live: boolean }>`
-      with ${gate},
-      a as (
-        insert into apps (id, name, cluster_id, project_id, app_type, strategy, created_at)
-        select ${app.id}, ${app.name}, ${app.clusterId}, ${app.projectId}, ${app.appType}, ${app.strategy}, ${createdAt} from go
-        returning id
-      ),
-      r as (
-        insert into releases (id, app_id, version, version_label, task_type, spec, strategy, image_ref, secrets_encrypted, created_at)
-        select ${release.id}, a.id, 1, ${release.versionLabel}, ${release.taskType}, ${JSON.stringify(release.spec)}::jsonb, ${release.spec.strategy},
-          ${release.imageRef}, ${release.secretsEncrypted}, ${createdAt} from a
-        returning id, app_id
-      ),
-      o as (
-        insert into operations (id, app_id, release_id, kind, command_id, created_at)
-        select ${operation.id}, r.app_id, r.id, 'create', ${operation.commandId}, ${createdAt} from r
-        returning id
-      ),
-      x as (
-        insert into outbox (id, subject, type, event, created_at)
-        select ${command.id}, ${command.subject}, ${command.event.type}, ${JSON.stringify(command.event)}::jsonb, ${createdAt} from o
-        returning id
-      )
-      select (select count(*) from x)::int as written, (${targetLive}) as live`.execute(db);
-    const row = result.rows[0];
-    return { written: (row?.written ?? 0) > 0, targetLive: row?.live ?? false };
-  } catch (error) {
-    if (isUniqueViolation(error, CONSTRAINTS.appNamePerProject) || isUniqueViolation(error, CONSTRAINTS.appNamePerCluster)) {
-      throw new ConflictError('app_name_taken', `an app named ${app.name} already exists in this project; update it with PATCH /apps/{id}`, {
-        details: { field: 'name' },
-      });
-    }
-    throw error;
+  return {
+    app_id: app.id,
+    name: app.name,
+    cluster_id: app.clusterId,
+    project_id: app.projectId,
+    app_type: app.appType,
+    strategy: app.strategy,
+    created_at: createdAt.toISOString(),
+    release_id: release.id,
+    version_label: release.versionLabel,
+    task_type: release.taskType,
+    spec: release.spec,
+    image_ref: release.imageRef,
+    secrets_encrypted: release.secretsEncrypted?.toString('base64') ?? null,
+    operation_id: operation.id,
+    command_id: operation.commandId,
+    subject: command.subject,
+    event: command.event,
+    ...(record
+      ? {
+          record: {
+            principal: record.claim.principal,
+            key: record.claim.key,
+            method: record.claim.method,
+            path: record.claim.path,
+            request_hash: record.claim.requestHash,
+            status: record.status,
+            response: record.body,
+          },
+        }
+      : {}),
+  };
+}
+
+/**
+ * Creates new apps, each with its first release, its operation, its command in the outbox and its request's
+ * idempotency record, all in ONE statement: one round trip and one commit however many there are (the
+ * group commit of `POST /apps`, see new-app-batcher.ts). Each item is judged on its own and gets its outcome,
+ * in order: nothing of an item is written unless its cluster (and project, if any) is live when the statement
+ * runs, and, for a keyed request, unless its key is new (a concurrent request with the same key waits on the
+ * record's primary key, then writes nothing); an item whose name is taken writes nothing.
+ */
+export async function insertNewApps(db: Kysely<Database>, rows: readonly NewAppRows[]): Promise<NewAppOutcome[]> {
+  const items = JSON.stringify(rows.map(createItem));
+  const result = await sql<{ ordinal: number; outcome: NewAppOutcome }>`select ordinal, outcome from appserving_create_apps(${items}::jsonb)`.execute(db);
+  const outcomes: NewAppOutcome[] = [];
+  for (const row of result.rows) outcomes[row.ordinal - 1] = row.outcome;
+  if (outcomes.length !== rows.length || outcomes.includes(undefined as never)) {
+    throw new Error(`appserving_create_apps answered ${result.rows.length} outcomes for ${rows.length} apps`);
   }
+  return outcomes;
+}
+
+/** An outcome as the create route reads it: written, or not and why; a taken name is the caller's 409. */
+export function newAppResult(rows: Pick<NewAppRows, 'app'>, outcome: NewAppOutcome): { written: boolean; targetLive: boolean } {
+  if (outcome === 'name_taken') {
+    throw new ConflictError('app_name_taken', `an app named ${rows.app.name} already exists in this project; update it with PATCH /apps/{id}`, {
+      details: { field: 'name' },
+    });
+  }
+  return { written: outcome === 'written', targetLive: outcome !== 'target_gone' };
 }

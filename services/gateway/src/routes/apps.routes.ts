@@ -17,8 +17,9 @@ import {
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import Type from 'typebox';
-import { insertNewApp, insertOperation, insertRelease, latestRelease, lockApp, nextVersion, releaseByVersion, resolveCluster, type ClusterRef } from '../adapters/app.repository.ts';
+import { insertOperation, newAppResult, insertRelease, latestRelease, lockApp, nextVersion, releaseByVersion, resolveCluster, type ClusterRef } from '../adapters/app.repository.ts';
 import { claimOf, idempotent, idempotentChange } from '../adapters/idempotency.ts';
+import { newAppBatcher } from '../adapters/new-app-batcher.ts';
 import { enqueue, outboxEntry, type OutboxEntry, type OutboxRelay } from '../adapters/outbox.ts';
 import { isVisible, listAppViews, loadAppView, releaseView } from '../domain/app-views.ts';
 import { buildCommandData, deployCommandData, firstCommandOf, releaseRef } from '../domain/commands.ts';
@@ -38,6 +39,8 @@ export interface AppsRoutesDeps {
   outbox: OutboxRelay;
   /** CloudEvents `source` of the commands the gateway publishes. */
   source: string;
+  /** Told the size of each statement that creates new apps (the group commit of POST /apps). */
+  onCreateBatch?: (size: number) => void;
   principalOf(request: FastifyRequest): Principal;
   /** The project a new app goes to (and the check that the caller may use it). */
   projectFor(principal: Principal, clusterId: string, requested: string | undefined, db: Kysely<Database>): Promise<string | null>;
@@ -117,6 +120,8 @@ export async function appsRoutes(app: FastifyInstance, deps: AppsRoutesDeps): Pr
   // and the create statement re-checks that the cluster is live, so a stale entry cannot create an app on a
   // removed cluster (it is dropped and looked up again).
   const clusters = new Map<string, { cluster: ClusterRef; until: number }>();
+  // Creates arriving together are written together: one statement and one commit for many.
+  const newApps = newAppBatcher(db, deps.onCreateBatch ? { onBatch: deps.onCreateBatch } : {});
   async function targetCluster(named: string | undefined, fresh: boolean): Promise<ClusterRef> {
     const key = named ?? '';
     const hit = clusters.get(key);
@@ -136,7 +141,7 @@ export async function appsRoutes(app: FastifyInstance, deps: AppsRoutesDeps): Pr
         const cluster = await targetCluster(body.target_cluster_id, fresh);
         const projectId = await deps.projectFor(principal, cluster.id, body.project, db);
         const rows = newAppRows(body, resolved, cluster, projectId);
-        const { written, targetLive } = await insertNewApp(db, { ...rows, ...(claim ? { record: { claim, ...rows.answer } } : {}) });
+        const { written, targetLive } = newAppResult(rows, await newApps.create({ ...rows, ...(claim ? { record: { claim, ...rows.answer } } : {}) }));
         if (written) return { ...rows.answer, afterCommit: [rows.command], recorded: true };
         // Not written with a live target: the key was answered meanwhile; idempotentChange replays it.
         if (targetLive) return { ...rows.answer, recorded: false };
