@@ -156,7 +156,12 @@ async function floorOnce(i: number): Promise<void> {
       .executeTakeFirstOrThrow();
     const commandId = randomUUID();
     await trx.insertInto('operations').values({ app_id: app.id, release_id: release.id, kind: 'create', command_id: commandId }).execute();
-    await trx.insertInto('outbox').values({ id: commandId, subject: `appserving.cmd.build.${app.id}`, type: 'dev.appserving.command.build.v1', event: JSON.stringify({ id: commandId, spec }) }).execute();
+    // Marked published as it is written (this script publishes it itself): the gateway's outbox sweep must not
+    // republish the floor's entries while the API is measured.
+    await trx
+      .insertInto('outbox')
+      .values({ id: commandId, subject: `appserving.cmd.build.${app.id}`, type: 'dev.appserving.command.build.v1', event: JSON.stringify({ id: commandId, spec }), published_at: new Date() })
+      .execute();
     return { id: app.id, commandId };
   });
   await js.publish(`appserving.cmd.build.${appId.id}`, JSON.stringify({ id: appId.commandId }), { msgID: appId.commandId });

@@ -61,17 +61,18 @@ describe('the group commit of new apps', () => {
     const fresh = Array.from({ length: 16 }, (_, i) => newApp(`fresh-${i}`, { key: `key-fresh-${i}` }));
     const nameTaken = newApp('taken', { key: 'key-taken' });
     const sameKey = [newApp('twin-a', { key: 'key-twin' }), newApp('twin-b', { key: 'key-twin' })];
+    const sameName = [newApp('dup', { key: 'key-dup-1' }), newApp('dup', { key: 'key-dup-2' })];
     const clusterGone = newApp('orphan', { key: 'key-orphan', clusterId: removedCluster });
-    const outcomes = await Promise.all([...fresh, nameTaken, ...sameKey, clusterGone].map((rows) => batcher.create(rows)));
+    const outcomes = await Promise.all([...fresh, nameTaken, ...sameKey, ...sameName, clusterGone].map((rows) => batcher.create(rows)));
 
-    expect(outcomes).toEqual([...fresh.map(() => 'written'), 'name_taken', 'written', 'key_answered', 'target_gone']);
-    // The 20 went together: one statement after the first create's own.
-    expect(batches).toEqual([1, 20]);
-    // Written: the first app, 16 fresh and one twin; each with its release, operation and command.
-    for (const table of ['apps', 'releases', 'operations', 'outbox'] as const) expect(await countOf(table), table).toBe(18);
+    expect(outcomes).toEqual([...fresh.map(() => 'written'), 'name_taken', 'written', 'key_answered', 'written', 'name_taken', 'target_gone']);
+    // The 22 went together: one statement after the first create's own.
+    expect(batches).toEqual([1, 22]);
+    // Written: the first app, 16 fresh, one twin and one dup; each with its release, operation and command.
+    for (const table of ['apps', 'releases', 'operations', 'outbox'] as const) expect(await countOf(table), table).toBe(19);
     const keys = (await db.selectFrom('idempotency_records').select('key').orderBy('key').execute()).map((r) => r.key);
     // A refused create leaves no record of its key (the request may be retried); an unwritten one none either.
-    expect(keys).toEqual([...fresh.map((_, i) => `key-fresh-${i}`), 'key-twin'].sort());
+    expect(keys).toEqual([...fresh.map((_, i) => `key-fresh-${i}`), 'key-twin', 'key-dup-1'].sort());
     const twin = await db.selectFrom('apps').select('name').where('name', 'in', ['twin-a', 'twin-b']).execute();
     expect(twin).toEqual([{ name: 'twin-a' }]);
     const release = await db.selectFrom('releases').select(['secrets_encrypted', 'spec', 'version', 'version_label']).where('id', '=', fresh[3]!.release.id).executeTakeFirstOrThrow();

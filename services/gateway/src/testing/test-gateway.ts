@@ -72,7 +72,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   const httpLog: Logger = pino({ level: level === 'silent' ? 'warn' : level }, sink);
 
   const nats = await startTestNatsServer();
-  const nc = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 200 });
+  const nc = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 200, noAsyncTraces: true });
   const messaging = await createMessaging({
     nc,
     source: '/test',
