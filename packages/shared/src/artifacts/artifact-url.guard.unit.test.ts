@@ -102,6 +102,8 @@ describe('checkArtifactUrl', () => {
     expect((await refusal(checkArtifactUrl('not a url', { resolve: dns }))).code).toBe('artifact_url_invalid');
   });
 
+  // Addresses an attacker would give (issue #4's SSRF cases): inputs the guard must refuse. The guard only
+  // parses and compares them; nothing here resolves or dials them (the test asserts no DNS call).
   it.each([
     ['http://10.0.0.1/app.jar', '10.0.0.0/8'],
     ['http://169.254.169.254/latest/meta-data/', '169.254.169.254/32'],

@@ -172,6 +172,8 @@ describe('safeFetch', () => {
     expect(connectAttempts).toEqual([]);
   });
 
+  // Addresses an attacker would give (issue #4's SSRF cases): each must be refused before any connection, and
+  // `connectAttempts` (every socket this file's fetches open) proves none was dialed.
   it.each([
     ['http://169.254.169.254/latest/meta-data/iam/', 'artifact_url_private_address'],
     ['http://10.0.0.1/app.jar', 'artifact_url_private_address'],

@@ -198,13 +198,9 @@ function createItem(rows: NewAppRows): Record<string, unknown> {
  */
 export async function insertNewApps(db: Kysely<Database>, rows: readonly NewAppRows[]): Promise<NewAppOutcome[]> {
   const items = JSON.stringify(rows.map(createItem));
-  const result = await sql<{ ordinal: number; outcome: NewAppOutcome }>`select ordinal, outcome from appserving_create_apps(${items}::jsonb)`.execute(db);
-  const outcomes: NewAppOutcome[] = [];
-  for (const row of result.rows) outcomes[row.ordinal - 1] = row.outcome;
-  if (outcomes.length !== rows.length || outcomes.includes(undefined as never)) {
-    throw new Error(`appserving_create_apps answered ${result.rows.length} outcomes for ${rows.length} apps`);
-  }
-  return outcomes;
+  const result = await sql<{ outcome: NewAppOutcome }>`select outcome from appserving_create_apps(${items}::jsonb) order by ordinal`.execute(db);
+  if (result.rows.length !== rows.length) throw new Error(`appserving_create_apps answered ${result.rows.length} outcomes for ${rows.length} apps`);
+  return result.rows.map((row) => row.outcome);
 }
 
 /** An outcome as the create route reads it: written, or not and why; a taken name is the caller's 409. */

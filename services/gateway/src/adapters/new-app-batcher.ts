@@ -46,7 +46,7 @@ export function newAppBatcher(db: Kysely<Database>, options: NewAppBatcherOption
       // Refused by Postgres: rolled back, nothing written; any other failure (connection lost) may have
       // committed, so it is every item's error and their callers' retries replay by Idempotency-Key.
       if (batch.length === 1 || !isRefusedByPostgres(error)) return batch.map(() => asError(error));
-      return Promise.all(batch.map((rows) => insertNewApps(db, [rows]).then((outcomes) => outcomes[0] ?? asError(undefined), asError)));
+      return Promise.all(batch.map((rows) => insertNewApps(db, [rows]).then(([outcome]) => outcome as NewAppOutcome, asError)));
     } finally {
       done();
     }
