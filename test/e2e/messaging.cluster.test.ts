@@ -38,10 +38,12 @@ describe('the platform on NATS', () => {
     expect(cluster).toBeDefined();
 
     // A subscriber of another team: plain core NATS on the documented subject, no JetStream consumer needed.
+    // It keeps each event once by its CloudEvent id, as docs/messaging.md asks of core NATS subscribers.
     const received: StatusEvent[] = [];
     const subscription = nc.subscribe(`appserving.evt.release.status.${appId}`, {
       callback: (error, msg) => {
-        if (!error) received.push(msg.json<StatusEvent>());
+        const event = error ? undefined : msg.json<StatusEvent>();
+        if (event && !received.some((e) => e.id === event.id)) received.push(event);
       },
     });
 

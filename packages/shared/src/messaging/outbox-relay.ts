@@ -45,6 +45,9 @@ export function createOutboxRelay(deps: {
   // dropped by the stream as a duplicate.
   let marks: string[] = [];
   let markTimer: NodeJS.Timeout | undefined;
+  // Entries `publishNow` is publishing or has published with the mark still to be written: the sweep leaves
+  // them alone, so a slow publish or a pending mark is not published a second time by this same relay.
+  const ownPending = new Set<string>();
   async function flushMarks(): Promise<void> {
     clearTimeout(markTimer);
     markTimer = undefined;
@@ -56,7 +59,10 @@ export function createOutboxRelay(deps: {
       .set({ published_at: new Date() })
       .where('id', 'in', ids)
       .execute()
-      .catch((error: unknown) => deps.log.warn({ err: error, count: ids.length }, 'could not mark outbox entries published; the sweep will republish them'));
+      .catch((error: unknown) => deps.log.warn({ err: error, count: ids.length }, 'could not mark outbox entries published; the sweep will republish them'))
+      .finally(() => {
+        for (const id of ids) ownPending.delete(id);
+      });
   }
 
   async function publish(entry: OutboxEntry, db: Kysely<Database> | Transaction<Database> | 'batched' = deps.db): Promise<boolean> {
@@ -65,6 +71,7 @@ export function createOutboxRelay(deps: {
       deps.log.error({ id: entry.id, type: entry.event.type }, 'outbox entry of an unknown type; left unpublished');
       return false;
     }
+    if (db === 'batched') ownPending.add(entry.id);
     try {
       await deps.publisher.publishEvent(messageType, entry.subject, entry.event);
       if (db === 'batched') {
@@ -75,6 +82,7 @@ export function createOutboxRelay(deps: {
       }
       return true;
     } catch (error) {
+      ownPending.delete(entry.id);
       await (db === 'batched' ? deps.db : db)
         .updateTable('outbox')
         .set((eb) => ({ attempts: eb('attempts', '+', 1), last_error: error instanceof Error ? error.message : String(error) }))
@@ -102,6 +110,7 @@ export function createOutboxRelay(deps: {
         .execute();
       for (const row of rows) {
         if (stopped) break;
+        if (ownPending.has(row.id)) continue;
         await publish({ id: row.id, subject: row.subject, event: row.event as unknown as CloudEvent }, trx);
       }
     });

@@ -19,9 +19,16 @@ export interface Harness {
 export function createHarness(options: { base: string; token: string; nc: NatsConnection; source?: string }): Harness {
   const publisher: Publisher = createPublisher({ js: jetstream(options.nc), source: options.source ?? '/test/simulated-services' });
   const statusEvents: Harness['statusEvents'] = [];
+  // A core NATS subscriber may see an event twice (republished after a crash between publish and mark, or by
+  // another replica's sweep); as docs/messaging.md tells subscribers, the CloudEvent id says it is the same one.
+  const seen = new Set<string>();
   const subscription = options.nc.subscribe('appserving.evt.release.status.>', {
     callback: (error, msg) => {
-      if (!error) statusEvents.push(msg.json());
+      if (error) return;
+      const event = msg.json<Harness['statusEvents'][number]>();
+      if (seen.has(event.id)) return;
+      seen.add(event.id);
+      statusEvents.push(event);
     },
   });
   return {
