@@ -66,6 +66,13 @@ export const watcherSettings = {
     default: 20 * minute,
     description: 'A rollout (or canary analysis) that makes no visible progress for this long fails (`deadline-exceeded`).',
   }),
+  flaggerPickupDeadlineMs: setting({
+    env: 'APPSERVING_WATCHER_FLAGGER_PICKUP_DEADLINE_MS',
+    schema: ms(1_000),
+    default: 3 * minute,
+    description:
+      'A canary or blue/green release Flagger has not started on within this time (and three of its analysis intervals) of being applied fails (`flagger-not-acting`): Flagger is not running, does not watch the namespace, or the Canary is suspended.',
+  }),
   waitingPromotionDeadlineMs: setting({
     env: 'APPSERVING_WATCHER_WAITING_PROMOTION_DEADLINE_MS',
     schema: ms(),

@@ -11,7 +11,7 @@ import { createReleaseObserver, type ReleaseObserver } from './release-observer.
 import type { StatusChange, StatusEngine } from './status-engine.ts';
 import type { WatcherMetrics } from './watcher-metrics.ts';
 
-export type ClusterWatchSettings = PodProblemSettings & DeadlineSettings & { resyncMs: number; prometheusTimeoutMs: number; degradedGraceMs: number };
+export type ClusterWatchSettings = PodProblemSettings & DeadlineSettings & { resyncMs: number; prometheusTimeoutMs: number; degradedGraceMs: number; flaggerPickupDeadlineMs: number };
 
 /** One cluster this replica holds: its informers, the releases it follows there, and their reconcile loop. */
 export interface ClusterWatch {
@@ -74,7 +74,7 @@ export function createClusterWatch(deps: {
       })
     : null;
   const observer: ReleaseObserver | null =
-    access && informers ? createReleaseObserver({ db, informers, reader: createClusterReader(access.kubeConfig), prometheusUrl: access.prometheusUrl, settings, log }) : null;
+    access && informers ? createReleaseObserver({ db, informers, reader: createClusterReader(access.kubeConfig), prometheusUrl: access.prometheusUrl, clusterName: cluster.name, settings, log }) : null;
 
   const synced = () => informers !== null && [informers.deployments, informers.replicaSets, informers.pods, informers.canaries].every((i) => i.synced());
 

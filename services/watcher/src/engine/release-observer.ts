@@ -5,7 +5,7 @@ import type { ClusterInformers, ClusterReader } from '../adapters/cluster-api.ts
 import { queryPrometheus } from '../adapters/prometheus.ts';
 import { abortRequested, type ReleaseRecord } from '../adapters/release.repository.ts';
 import { evaluateMetric, failingMetric, isAnalysisStep, metricTemplateModel, renderQuery, stepCounters, type StepCounters } from '../reconcile/analysis.ts';
-import { canaryFailedDiagnosis, podDiagnosis, progressDeadlineDiagnosis, type ReleaseContext } from '../reconcile/diagnosis.ts';
+import { canaryFailedDiagnosis, flaggerIdleDiagnosis, podDiagnosis, progressDeadlineDiagnosis, type ReleaseContext } from '../reconcile/diagnosis.ts';
 import { eventTime, findPodProblem, type PodProblem, type PodProblemSettings } from '../reconcile/pod-problems.ts';
 import type { ReleaseInput } from '../reconcile/release-machine.ts';
 import { rolloutStatuses } from '../reconcile/release-state.ts';
@@ -32,7 +32,8 @@ export function createReleaseObserver(deps: {
   informers: ClusterInformers;
   reader: ClusterReader;
   prometheusUrl: string | null;
-  settings: PodProblemSettings & { prometheusTimeoutMs: number };
+  clusterName: string;
+  settings: PodProblemSettings & { prometheusTimeoutMs: number; flaggerPickupDeadlineMs: number };
   log: Logger;
 }): ReleaseObserver {
   const { informers, reader } = deps;
@@ -123,6 +124,8 @@ export function createReleaseObserver(deps: {
         return [{ type: 'aborted', reason: 'aborted: traffic went back to the previous version' }];
       case 'canary-failed':
         return [];
+      case 'flagger-idle':
+        return [{ type: 'rollout-failed', diagnosis: flaggerIdleDiagnosis({ ...verdict, namespace: record.namespace, cluster: deps.clusterName }) }];
     }
   }
 
@@ -147,6 +150,8 @@ export function createReleaseObserver(deps: {
         pickedUp: record.state.canaryWeight !== null || status === 'waiting-promotion' || status === 'promoting',
         appliedAt: status === 'progressing' ? record.updatedAt.getTime() : null,
         abortRequested: false,
+        now,
+        flaggerPickupMs: deps.settings.flaggerPickupDeadlineMs,
       });
       if (verdict.kind === 'succeeded') return verdictInputs(verdict, record, progress);
       const problem = findPodProblem(podsOf(record, 'app'), warnings(record.namespace), deps.settings, now);

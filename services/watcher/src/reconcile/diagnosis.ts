@@ -132,6 +132,25 @@ export function progressDeadlineDiagnosis(facts: { deployment: string; message: 
   };
 }
 
+export function flaggerIdleDiagnosis(facts: { canary: string; namespace: string; cluster: string; suspended: boolean; phase: string | null; waitedMs: number }): Diagnosis {
+  const minutes = Math.max(1, Math.round(facts.waitedMs / 60_000));
+  const ref = `${facts.namespace}/${facts.canary}`;
+  const summary = facts.suspended
+    ? `Flagger does not analyse the release: its Canary ${ref} is suspended.`
+    : facts.phase === null
+      ? `Flagger has nothing to analyse: the app's Canary ${ref} is not on the cluster ${facts.cluster}.`
+      : `Flagger did not pick up the release within ${minutes} min: the Canary ${ref} ${facts.phase ? `still shows the earlier release's phase ${facts.phase}` : 'has no status at all'}.`;
+  const hint = facts.suspended
+    ? `Resume the Canary (kubectl -n ${facts.namespace} patch canary ${facts.canary} --type merge -p '{"spec":{"suspend":false}}') and deploy again, or deploy with strategy rolling.`
+    : `Canary and blue-green releases need Flagger on the target cluster, watching namespace ${facts.namespace} (see docs/operations.md): check that its Deployment runs and look at its log for ${facts.canary}. Until then, deploy with strategy rolling.`;
+  return {
+    code: 'flagger-not-acting',
+    summary,
+    hint,
+    evidence: { canary: facts.canary, namespace: facts.namespace, cluster: facts.cluster, suspended: facts.suspended, canary_phase: facts.phase, waited_seconds: Math.round(facts.waitedMs / 1000) },
+  };
+}
+
 export interface FailedMetric {
   name: string;
   value: number | null;

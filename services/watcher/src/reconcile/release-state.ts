@@ -9,6 +9,7 @@ export const diagnosisCodes = [
   'readiness-failing',
   'progress-deadline-exceeded',
   'canary-analysis-failed',
+  'flagger-not-acting',
   'build-failed',
   'helm-failed',
   'deadline-exceeded',

@@ -10,6 +10,7 @@ export interface FlaggerCanary extends KubernetesObject {
     ingressRef?: { name?: string };
     service?: { name?: string };
     skipAnalysis?: boolean;
+    suspend?: boolean;
     analysis?: {
       interval?: string;
       threshold?: number;
@@ -52,6 +53,13 @@ export interface RolloutObservation {
   appliedAt: number | null;
   /** An abort was asked for this release (abort command or deploy step `aborted`). */
   abortRequested: boolean;
+  /** The time of the observation. */
+  now: number;
+  /**
+   * How long Flagger may leave an applied release alone before the watcher says it is not acting: at least this,
+   * and three of the Canary's analysis intervals.
+   */
+  flaggerPickupMs: number;
 }
 
 export type RolloutVerdict =
@@ -62,7 +70,8 @@ export type RolloutVerdict =
   | { kind: 'succeeded'; reason: string }
   | { kind: 'progress-deadline'; deployment: string; message: string; desired: number; updated: number; available: number; deadlineSeconds: number | null }
   | { kind: 'canary-failed' }
-  | { kind: 'aborted' };
+  | { kind: 'aborted' }
+  | { kind: 'flagger-idle'; canary: string; suspended: boolean; phase: string | null; waitedMs: number };
 
 export function templateReleaseId(deployment: { spec?: { template?: { metadata?: { labels?: Record<string, string> } } } } | undefined): string | undefined {
   return deployment?.spec?.template?.metadata?.labels?.[LABELS.releaseId];
@@ -70,7 +79,47 @@ export function templateReleaseId(deployment: { spec?: { template?: { metadata?:
 
 /** Where the rollout of a release stands, from what the cluster shows. Pure. */
 export function rolloutVerdict(o: RolloutObservation): RolloutVerdict {
-  return o.strategy === 'rolling' ? rollingVerdict(o) : flaggerVerdict(o);
+  if (o.strategy === 'rolling') return rollingVerdict(o);
+  const verdict = flaggerVerdict(o);
+  return verdict.kind === 'progressing' ? (flaggerIdle(o) ?? verdict) : verdict;
+}
+
+/** Phases Flagger rests in between releases: still showing one of them long after the apply, it has not acted. */
+const RESTING_PHASES = new Set(['', 'Initialized', 'Succeeded', 'Failed']);
+const CLOCK_SLACK_MS = 5_000;
+
+/**
+ * A progressive release Flagger has not touched since it was applied: no Canary, a Canary Flagger never gave a
+ * status, or one still resting in the phase it reached before the apply. Flagger is then not running on the
+ * cluster, does not watch the namespace, or the Canary is suspended; without this the release would wait for
+ * its progressing deadline (20 min) to fail.
+ */
+function flaggerIdle(o: RolloutObservation): RolloutVerdict | undefined {
+  if (o.pickedUp || o.appliedAt === null) return undefined;
+  const canary = o.canary;
+  const waitedMs = o.now - o.appliedAt;
+  if (waitedMs < Math.max(o.flaggerPickupMs, 3 * goDurationMs(canary?.spec?.analysis?.interval))) return undefined;
+  const phase = canary?.status?.phase ?? '';
+  // A suspended Canary is skipped by Flagger whatever it shows (a new one still gets `Initializing`).
+  const suspended = canary?.spec?.suspend === true;
+  if (!suspended) {
+    if (!RESTING_PHASES.has(phase)) return undefined;
+    // Flagger's times have whole seconds and its clock is not ours: a change up to a few seconds before the
+    // apply may be Flagger acting on this release.
+    const changedAt = timeOf(canary?.status?.lastTransitionTime);
+    if (changedAt !== undefined && changedAt > o.appliedAt - CLOCK_SLACK_MS) return undefined;
+  }
+  if (primaryOf(o.primaryReplicaSets, o.releaseId).promoted) return undefined;
+  return { kind: 'flagger-idle', canary: canary?.metadata?.name ?? '', suspended, phase: canary ? phase || null : null, waitedMs };
+}
+
+/** A Go duration as Flagger's fields hold them (`30s`, `1m`, `1m30s`, `500ms`) in ms; 0 when absent or unreadable. */
+export function goDurationMs(text: string | undefined): number {
+  if (!text || !/^(?:[0-9]+(?:\.[0-9]+)?(?:ms|s|m|h))+$/.test(text)) return 0;
+  const factor: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+  let total = 0;
+  for (const [, value, unit] of text.matchAll(/([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)/g)) total += Number(value) * factor[unit!]!;
+  return total;
 }
 
 function rollingVerdict(o: RolloutObservation): RolloutVerdict {

@@ -3,7 +3,7 @@ import type { V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { analysisEventId, evaluateMetric, isAnalysisStep, metricTemplateModel, renderQuery, stepVerdict, TemplateError } from './analysis.ts';
 import { deadlineInput, type DeadlineSettings } from './deadlines.ts';
-import { rolloutVerdict, type FlaggerCanary, type RolloutObservation } from './rollout.ts';
+import { goDurationMs, rolloutVerdict, type FlaggerCanary, type RolloutObservation } from './rollout.ts';
 
 function deployment(releaseId: string, status: V1Deployment['status'], replicas = 2, generation = 2): V1Deployment {
   return {
@@ -13,7 +13,7 @@ function deployment(releaseId: string, status: V1Deployment['status'], replicas 
   };
 }
 
-const base: RolloutObservation = { releaseId: 'r2', strategy: 'rolling', deployment: undefined, primaryReplicaSets: [], canary: undefined, pickedUp: false, appliedAt: 1_000, abortRequested: false };
+const base: RolloutObservation = { releaseId: 'r2', strategy: 'rolling', deployment: undefined, primaryReplicaSets: [], canary: undefined, pickedUp: false, appliedAt: 1_000, abortRequested: false, now: 2_000, flaggerPickupMs: 180_000 };
 
 describe('rolling rollout verdict', () => {
   it('is not applied until the Deployment carries the release', () => {
@@ -70,6 +70,44 @@ describe('canary and blue/green verdict (Flagger)', () => {
   it('the first release succeeds when Flagger initialized a ready primary from it', () => {
     expect(rolloutVerdict(obs(canary('Initialized'), { primaryReplicaSets: [primaryRs('r2', 1)] })).kind).toBe('progressing');
     expect(rolloutVerdict(obs(canary('Initialized'), { primaryReplicaSets: [primaryRs('r2', 2)] })).kind).toBe('succeeded');
+  });
+
+  describe('Flagger not acting on an applied release', () => {
+    const applied = 1_000_000;
+    const later = (ms: number, extra: Partial<RolloutObservation> = {}) => ({ appliedAt: applied, now: applied + ms, ...extra });
+    const before = new Date(applied - 60_000).toISOString();
+
+    it('is told after the pickup deadline when the Canary has no status, still rests in an earlier phase, or is missing', () => {
+      const fresh: FlaggerCanary = { metadata: { name: 'orders', namespace: 'team-a' } };
+      expect(rolloutVerdict(obs(fresh, later(179_000))).kind).toBe('progressing');
+      expect(rolloutVerdict(obs(fresh, later(180_000)))).toEqual({ kind: 'flagger-idle', canary: 'orders', suspended: false, phase: null, waitedMs: 180_000 });
+      expect(rolloutVerdict(obs(canary(''), later(180_000)))).toMatchObject({ kind: 'flagger-idle', phase: null });
+      expect(rolloutVerdict(obs(canary('Succeeded', { lastTransitionTime: before }), later(200_000, { primaryReplicaSets: [primaryRs('r1', 2)] })))).toMatchObject({ kind: 'flagger-idle', phase: 'Succeeded' });
+      expect(rolloutVerdict(obs(canary('Failed', { lastTransitionTime: before }), later(200_000)))).toMatchObject({ kind: 'flagger-idle', phase: 'Failed' });
+      expect(rolloutVerdict({ ...obs(fresh, later(200_000)), canary: undefined })).toMatchObject({ kind: 'flagger-idle', canary: '', phase: null });
+      expect(rolloutVerdict(obs({ ...fresh, spec: { suspend: true } }, later(200_000)))).toMatchObject({ kind: 'flagger-idle', suspended: true });
+      // Flagger gives a new Canary `Initializing` even when it is suspended, and then skips it.
+      const suspended = { ...canary('Initializing', { lastTransitionTime: new Date(applied + 1_000).toISOString() }), spec: { suspend: true } };
+      expect(rolloutVerdict(obs(suspended, later(200_000)))).toMatchObject({ kind: 'flagger-idle', suspended: true, phase: 'Initializing' });
+    });
+
+    it('is not told once Flagger acted on the release: a phase of its own, a transition since the apply, a weight seen, the primary running it', () => {
+      expect(rolloutVerdict(obs(canary('Initializing'), later(600_000))).kind).toBe('progressing');
+      expect(rolloutVerdict(obs(canary('Progressing', { canaryWeight: 10 }), later(600_000))).kind).toBe('progressing');
+      expect(rolloutVerdict(obs(canary('Initialized', { lastTransitionTime: new Date(applied + 2_000).toISOString() }), later(600_000))).kind).toBe('progressing');
+      // Whole seconds and another clock: a change just before the apply counts as Flagger's answer to it.
+      expect(rolloutVerdict(obs(canary('Initialized', { lastTransitionTime: new Date(applied - 1_000).toISOString() }), later(600_000))).kind).toBe('progressing');
+      expect(rolloutVerdict(obs(canary('Succeeded', { lastTransitionTime: before }), later(600_000, { pickedUp: true, primaryReplicaSets: [primaryRs('r1', 2)] }))).kind).toBe('succeeded');
+      expect(rolloutVerdict(obs(canary('Initialized', { lastTransitionTime: before }), later(600_000, { primaryReplicaSets: [primaryRs('r2', 1)] }))).kind).toBe('progressing');
+      expect(rolloutVerdict(obs(canary(''), later(600_000, { appliedAt: null }))).kind).toBe('progressing');
+    });
+
+    it('gives Flagger three of the Canary\'s analysis intervals when they are longer than the deadline', () => {
+      const slow: FlaggerCanary = { metadata: { name: 'orders' }, spec: { analysis: { interval: '2m' } } };
+      expect(rolloutVerdict(obs(slow, later(300_000))).kind).toBe('progressing');
+      expect(rolloutVerdict(obs(slow, later(360_000))).kind).toBe('flagger-idle');
+      expect([goDurationMs('1m30s'), goDurationMs('500ms'), goDurationMs('1h'), goDurationMs(undefined), goDurationMs('soon')]).toEqual([90_000, 500, 3_600_000, 0, 0]);
+    });
   });
 });
 

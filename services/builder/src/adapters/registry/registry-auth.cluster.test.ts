@@ -3,13 +3,16 @@
 // same program as the local cluster's registry, which is why this file runs with the cluster tests).
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { Agent, request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { failure } from '@appserving/shared/testing';
 import { startPrivateRegistry, type PrivateRegistry } from '../../testing/private-registry.ts';
 import { fakeJar, seedBaseImage } from '../../testing/registry-fixtures.ts';
 import { resolveBaseImage } from './base-image.ts';
 import { pushDirectImage } from './direct-push.ts';
+import { parseChallenge } from './auth-challenge.ts';
 import { parseImageRef } from './image-ref.ts';
+import { RegistryAuthorization } from './registry-auth.ts';
 import { RegistryClient } from './registry-client.ts';
 
 let registry: PrivateRegistry | undefined;
@@ -70,5 +73,33 @@ describe('registry authentication', () => {
 
     const anonymous = await failure(pushApp(clientFor(registry), registry));
     expect(anonymous.code).toBe('registry_denied');
+  });
+
+  it('a request challenged after another one got the token for its scope uses that token; a refused token is replaced', async () => {
+    registry = await startPrivateRegistry('token');
+    const r = registry;
+    const agent = new Agent();
+    try {
+      const scope = 'repository:apps/race:pull';
+      const probe = await request(`http://${r.host}/v2/apps/race/tags/list`, { dispatcher: agent });
+      await probe.body.dump();
+      expect(probe.statusCode).toBe(401);
+      const challenge = parseChallenge(probe.headers['www-authenticate'] as string | undefined);
+      expect(challenge?.scheme).toBe('bearer');
+
+      const auth = new RegistryAuthorization(agent, () => ({ username: r.username, password: r.password }));
+      const first = await auth.authorize(r.host, scope, challenge!, undefined, undefined);
+      // A second request for the scope that was sent without a header before the first token arrived, and was
+      // challenged after: it takes the token now held instead of asking the token service again.
+      const second = await auth.authorize(r.host, scope, challenge!, undefined, undefined);
+      expect(second).toBe(first);
+      expect(r.tokenRequests).toHaveLength(1);
+      // A request that carried that very token and was still challenged gets a new one.
+      const third = await auth.authorize(r.host, scope, challenge!, first, undefined);
+      expect(third).not.toBe(first);
+      expect(r.tokenRequests).toHaveLength(2);
+    } finally {
+      await agent.close();
+    }
   });
 });

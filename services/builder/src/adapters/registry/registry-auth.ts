@@ -35,7 +35,14 @@ export class RegistryAuthorization {
     this.#headers.delete(`${host} ${scope}`);
   }
 
-  authorize(host: string, scope: string, challenge: Challenge, signal: AbortSignal | undefined): Promise<string> {
+  /**
+   * The header to retry a challenged request with. `sent` is the header the challenged request carried: a header
+   * cached since it started (another request for the scope got its token meanwhile) is used instead of asking the
+   * token service again; the header that was just refused is not.
+   */
+  authorize(host: string, scope: string, challenge: Challenge, sent: string | undefined, signal: AbortSignal | undefined): Promise<string> {
+    const held = this.cached(host, scope);
+    if (held !== undefined && held !== sent) return Promise.resolve(held);
     const key = `${host} ${scope}`;
     let pending = this.#pending.get(key);
     if (!pending) {

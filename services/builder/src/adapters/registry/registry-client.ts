@@ -314,7 +314,8 @@ export class RegistryClient {
   }
 
   async #send(host: string, options: SendOptions): Promise<Dispatcher.ResponseData> {
-    const first = await this.#request(host, options, this.#authorization.cached(host, options.scope));
+    const sent = this.#authorization.cached(host, options.scope);
+    const first = await this.#request(host, options, sent);
     if (first.statusCode !== 401) return first;
     const challenge = parseChallenge(header(first, 'www-authenticate'));
     await first.body.dump();
@@ -322,7 +323,7 @@ export class RegistryClient {
     if (!challenge || !replayable) {
       throw denied(host, options.what, 401, challenge ? 'a streamed request was challenged; the token had expired' : 'no usable WWW-Authenticate challenge');
     }
-    const authorization = await this.#authorization.authorize(host, options.scope, challenge, options.signal);
+    const authorization = await this.#authorization.authorize(host, options.scope, challenge, sent, options.signal);
     const second = await this.#request(host, options, authorization);
     if (second.statusCode === 401) {
       await second.body.dump();
