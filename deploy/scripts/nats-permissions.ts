@@ -37,7 +37,7 @@ export function ownerOf(consumer: ConsumerDefinition): Service {
 export const TOKEN_REVOKED_SUBJECT = 'appserving.gateway.token-revoked';
 
 /** Who publishes each event family (appserving.evt.<family>.…). */
-const eventPublishers: Record<string, Service> = { build: 'builder', deploy: 'deployer', release: 'watcher', canary: 'watcher' };
+const eventPublishers: Record<string, Service> = { build: 'builder', deploy: 'deployer', release: 'watcher', canary: 'watcher', app: 'watcher' };
 
 function eventPublisher(subjectPattern: string): Service {
   const family = subjectPattern.split('.')[2] ?? '';

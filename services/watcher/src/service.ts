@@ -1,4 +1,4 @@
-import { CanaryAnalysisV1, consumerReadiness, consumers, createOpsServer, createOutboxRelay, ReleaseStatusChangedV1, secretBoxFromConfig, type Runtime, type ServiceUnit } from '@appserving/shared';
+import { AppHealthChangedV1, CanaryAnalysisV1, consumerReadiness, consumers, createOpsServer, createOutboxRelay, ReleaseStatusChangedV1, secretBoxFromConfig, type Runtime, type ServiceUnit } from '@appserving/shared';
 import { createClusterAccessProvider } from '@appserving/shared/kube';
 import type { Subscription } from '@nats-io/nats-core';
 import { createClusterLeases } from './adapters/cluster-leases.ts';
@@ -26,7 +26,7 @@ export function createWatcher(runtime: Runtime, config: WatcherConfig): Watcher 
   const metrics = createWatcherMetrics(runtime.metrics.registry);
   const { box } = secretBoxFromConfig(config);
   const access = createClusterAccessProvider({ db, box });
-  const relay = createOutboxRelay({ db, publisher: runtime.messaging.publisher, log, types: [ReleaseStatusChangedV1, CanaryAnalysisV1] });
+  const relay = createOutboxRelay({ db, publisher: runtime.messaging.publisher, log, types: [ReleaseStatusChangedV1, CanaryAnalysisV1, AppHealthChangedV1] });
 
   // The engine and the leases call back into the supervisor, which is built from them (called only after start).
   const engine = createStatusEngine({ db, relay, log, metrics, onChange: (change) => held.changed(change) });

@@ -56,6 +56,10 @@ export function describeEvent(event: CloudEvent): EventLine | undefined {
       return releaseStatus(data);
     case 'canary.analysis':
       return analysisStep(data);
+    case 'app.health':
+      return data.status === 'degraded'
+        ? { kind: 'failure', message: `app degraded: ${String(data.reason)}` }
+        : { kind: 'step', message: `app running again: ${String(data.reason)}` };
     default: {
       const command = /^command\.([a-z-]+)$/.exec(shortType(event.type))?.[1];
       return command ? { kind: 'step', message: `${command} requested${event.source ? ` by ${event.source.replace(/^\/appserving\//, '')}` : ''}` } : undefined;

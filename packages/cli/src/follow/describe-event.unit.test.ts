@@ -24,6 +24,8 @@ describe('describeEvent: one line a person can follow per event', () => {
       'step',
       'analysis step 3: 30% of traffic, pass (success-rate 99.50 ≥ 99 ok; latency-p99 no data ≤ 500 no-data)',
     ],
+    [event('app.health', { status: 'degraded', previous_status: 'running', available_pods: 1, desired_pods: 2, reason: '1 of 2 pods of version v2 are available' }), 'failure', 'app degraded: 1 of 2 pods of version v2 are available'],
+    [event('app.health', { status: 'running', previous_status: 'degraded', available_pods: 2, desired_pods: 2, reason: 'all 2 pods of version v2 are available again' }), 'step', 'app running again: all 2 pods of version v2 are available again'],
     [{ id: 'c', type: 'dev.appserving.command.rollback.v1', source: '/appserving/gateway', data: { release } }, 'step', 'rollback requested by gateway'],
   ])('%j', (input, kind, message) => {
     expect(describeEvent(input)).toMatchObject({ kind, message });

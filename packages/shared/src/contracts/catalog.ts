@@ -1,6 +1,6 @@
 import type { MessageType } from './cloudevent.ts';
 import { AbortCommandV1, BuildCommandV1, DeleteCommandV1, DeployCommandV1, PromoteCommandV1 } from './commands.ts';
-import { BuildFailedV1, BuildProgressV1, BuildStartedV1, BuildSucceededV1, CanaryAnalysisV1, DeployStepV1, ReleaseStatusChangedV1 } from './events.ts';
+import { AppHealthChangedV1, BuildFailedV1, BuildProgressV1, BuildStartedV1, BuildSucceededV1, CanaryAnalysisV1, DeployStepV1, ReleaseStatusChangedV1 } from './events.ts';
 
 /**
  * The one catalog of what travels on NATS: streams, the message types stored in each, and the durable
@@ -58,7 +58,7 @@ export interface ConsumerDefinition {
 }
 
 export const commandTypes = [BuildCommandV1, DeployCommandV1, PromoteCommandV1, AbortCommandV1, DeleteCommandV1] as const;
-export const eventTypes = [BuildStartedV1, BuildProgressV1, BuildSucceededV1, BuildFailedV1, DeployStepV1, ReleaseStatusChangedV1, CanaryAnalysisV1] as const;
+export const eventTypes = [BuildStartedV1, BuildProgressV1, BuildSucceededV1, BuildFailedV1, DeployStepV1, ReleaseStatusChangedV1, CanaryAnalysisV1, AppHealthChangedV1] as const;
 
 export const consumers = {
   builder: {

@@ -87,6 +87,25 @@ export const ReleaseStatusChangedV1 = messageType({
   ),
 });
 
+export const AppHealthChangedV1 = messageType({
+  type: 'dev.appserving.app.health.v1',
+  subjectPrefix: 'appserving.evt.app.health',
+  description:
+    'The app\'s live release lost pods for longer than the grace time (`degraded`) or has them all again (`running`), after its rollout ended (the watcher is the only publisher).',
+  data: Type.Object(
+    {
+      /** The app's live release, whose pods are counted. */
+      release: ReleaseRefV1,
+      status: Type.Enum(['running', 'degraded']),
+      previous_status: Type.Enum(['running', 'degraded']),
+      available_pods: Type.Integer({ minimum: 0 }),
+      desired_pods: Type.Integer({ minimum: 0 }),
+      reason: Type.String(),
+    },
+    { additionalProperties: false },
+  ),
+});
+
 export const BuildProgressV1 = messageType({
   type: 'dev.appserving.build.progress.v1',
   subjectPrefix: 'appserving.evt.build.progress',

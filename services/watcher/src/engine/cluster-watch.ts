@@ -173,11 +173,11 @@ export function createClusterWatch(deps: {
     const appStatus = f.record.app.status;
     if (healthy) {
       f.unhealthySince = undefined;
-      if (appStatus === 'degraded' && (await engine.appHealth(f.record, 'running'))) f.record.app.status = 'running';
+      if (appStatus === 'degraded' && (await engine.appHealth(f.record, 'running', availability))) f.record.app.status = 'running';
       return;
     }
     f.unhealthySince ??= now();
-    if (appStatus === 'running' && now() - f.unhealthySince >= settings.degradedGraceMs && (await engine.appHealth(f.record, 'degraded'))) {
+    if (appStatus === 'running' && now() - f.unhealthySince >= settings.degradedGraceMs && (await engine.appHealth(f.record, 'degraded', availability))) {
       f.record.app.status = 'degraded';
       log.warn({ appId: f.record.appId, releaseId: f.record.id, ...availability }, 'the live release lost pods: app degraded');
     }

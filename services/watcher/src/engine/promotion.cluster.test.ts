@@ -94,6 +94,14 @@ describe.concurrent('gates and health', () => {
     await waitStatus(ref, 'succeeded');
     const appStatus = async () => (await db().selectFrom('apps').select('status').where('id', '=', ref.app_id).executeTakeFirstOrThrow()).status;
     expect(await appStatus()).toBe('running');
+    // What a subscriber to the app's health hears (core NATS: kept once by CloudEvent id, as docs/messaging.md says).
+    const health = new Map<string, { status: string; previous_status: string; available_pods: number; desired_pods: number; reason: string; release: { release_id: string } }>();
+    const subscription = env.gw.nc.subscribe(`appserving.evt.app.health.${ref.app_id}`, {
+      callback: (_error, message) => {
+        const event = message.json<{ id: string; type: string; data: never }>();
+        if (event.type === 'dev.appserving.app.health.v1') health.set(event.id, event.data);
+      },
+    });
 
     // One pod stops passing its readiness check, as its kubelet would report.
     const pods = await env.kube.core.listNamespacedPod({ namespace: env.namespace, labelSelector: `${LABELS.releaseId}=${ref.release_id}` });
@@ -111,5 +119,15 @@ describe.concurrent('gates and health', () => {
     await setReady(true);
     await waitFor('running again', async () => (await appStatus()) === 'running', 30_000);
     expect((await releaseRow(ref.release_id)).status).toBe('succeeded');
+    await waitFor('two health events', async () => (health.size >= 2 ? true : undefined), 10_000, 100);
+    subscription.unsubscribe();
+    expect([...health.values()]).toEqual([
+      { release: expect.objectContaining({ release_id: ref.release_id }), status: 'degraded', previous_status: 'running', available_pods: 1, desired_pods: 2, reason: '1 of 2 pods of version v1 are available' },
+      { release: expect.objectContaining({ release_id: ref.release_id }), status: 'running', previous_status: 'degraded', available_pods: 2, desired_pods: 2, reason: 'all 2 pods of version v1 are available again' },
+    ]);
+    // And the app's timeline keeps both, once each.
+    const { body: timeline } = await env.h.call('GET', `/apps/${ref.app_id}/timeline`);
+    const entries = (timeline.items as { event_id: string; type: string }[]).filter((e) => e.type === 'dev.appserving.app.health.v1');
+    expect(entries.map((e) => e.event_id).sort()).toEqual([...health.keys()].sort());
   });
 });

@@ -1,4 +1,5 @@
-import { CanaryAnalysisV1, ReleaseStatusChangedV1, RetryableError, type CanaryMetricV1, type Database, type Logger, type OutboxRelay } from '@appserving/shared';
+import { randomUUID } from 'node:crypto';
+import { AppHealthChangedV1, CanaryAnalysisV1, ReleaseStatusChangedV1, RetryableError, type CanaryMetricV1, type Database, type Logger, type OutboxRelay } from '@appserving/shared';
 import type { Kysely, Transaction } from 'kysely';
 import { outgoing, recordOutgoing, type OutgoingEvent } from '../adapters/event-outbox.ts';
 import {
@@ -38,8 +39,12 @@ export interface StatusEngine {
     decide: (record: ReleaseRecord) => Promise<readonly ReleaseInput[]> | readonly ReleaseInput[],
     known?: ReleaseRecord,
   ): Promise<StatusChange | undefined>;
-  /** The live release's pods went missing or came back: the app shows `degraded` or `running` again. */
-  appHealth(record: ReleaseRecord, status: 'running' | 'degraded'): Promise<boolean>;
+  /**
+   * The live release's pods went missing or came back: the app shows `degraded` or `running` again, and the
+   * change is announced (AppHealthChangedV1) and kept in the timeline. False when the app was not in the other
+   * status (another replica changed it, or it is deploying).
+   */
+  appHealth(record: ReleaseRecord, status: 'running' | 'degraded', pods: { available: number; desired: number }): Promise<boolean>;
   /** Cancels the app's running releases (a delete command). */
   cancelApp(appId: string): Promise<void>;
   /** The deployer uninstalled the app: the app is deleted and its delete operation ends. */
@@ -127,15 +132,38 @@ export function createStatusEngine(deps: {
       });
     },
 
-    async appHealth(record, status) {
-      const result = await db
-        .updateTable('apps')
-        .set({ status })
-        .where('id', '=', record.appId)
-        .where('current_release_id', '=', record.id)
-        .where('status', '=', status === 'running' ? 'degraded' : 'running')
-        .executeTakeFirst();
-      return (result.numUpdatedRows ?? 0n) > 0n;
+    async appHealth(record, status, pods) {
+      const previous = status === 'running' ? 'degraded' : 'running';
+      const event = outgoing(AppHealthChangedV1, {
+        id: randomUUID(),
+        appId: record.appId,
+        releaseId: record.id,
+        data: {
+          release: releaseRef(record),
+          status,
+          previous_status: previous,
+          available_pods: pods.available,
+          desired_pods: pods.desired,
+          reason:
+            status === 'degraded'
+              ? `${pods.available} of ${pods.desired} pods of version ${record.versionLabel} are available`
+              : `all ${pods.desired} pods of version ${record.versionLabel} are available again`,
+        },
+      });
+      const changed = await db.transaction().execute(async (trx) => {
+        const result = await trx
+          .updateTable('apps')
+          .set({ status })
+          .where('id', '=', record.appId)
+          .where('current_release_id', '=', record.id)
+          .where('status', '=', previous)
+          .executeTakeFirst();
+        if ((result.numUpdatedRows ?? 0n) === 0n) return false;
+        await recordOutgoing(trx, event);
+        return true;
+      });
+      if (changed) await deps.relay.publishNow([event]);
+      return changed;
     },
 
     async cancelApp(appId) {
