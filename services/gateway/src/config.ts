@@ -38,6 +38,13 @@ export const gatewaySettings = {
     default: 7 * 24 * 60 * 60_000,
     description: 'How long published commands stay in the outbox table, in ms (they are in the stream and the timeline). Default 7 days.',
   }),
+  artifactRetentionMs: setting({
+    env: 'APPSERVING_ARTIFACT_RETENTION_MS',
+    schema: Type.Integer({ minimum: 0 }),
+    default: 30 * 24 * 60 * 60_000,
+    description:
+      'How long an uploaded artifact (POST /artifacts) is kept after its last upload and the last release created from it, in ms; an unfinished release keeps it too. 0 keeps uploads forever. Default 30 days (docs/artifacts.md).',
+  }),
   localClusterKubeconfig: setting({
     env: 'APPSERVING_LOCAL_CLUSTER_KUBECONFIG',
     schema: Type.String({ minLength: 1 }),

@@ -4,7 +4,7 @@ import Fastify from 'fastify';
 import { Histogram } from 'prom-client';
 import { createArtifactStore, parseArtifactHostAllowlist, type ArtifactStore } from '@appserving/shared/artifacts';
 import { artifactUrlChecker } from './adapters/artifact-check.ts';
-import { createHousekeeping } from './adapters/housekeeping.ts';
+import { createHousekeeping, type Housekeeping } from './adapters/housekeeping.ts';
 import { createOutboxRelay } from './adapters/outbox.ts';
 import { projectForNewApp } from './adapters/project.repository.ts';
 import { frameworkErrors, gatewayApp } from './app.ts';
@@ -22,11 +22,7 @@ export function createGateway(runtime: Runtime, config: GatewayConfig): ServiceU
   const outbox = createOutboxRelay({ db, publisher: runtime.messaging.publisher, log: runtime.log.child({ component: 'outbox' }) });
   const app = Fastify({ loggerInstance: runtime.log.child({ component: 'http' }), bodyLimit: 4 * 1024 * 1024, frameworkErrors });
   let store: ArtifactStore | undefined;
-  const housekeeping = createHousekeeping({
-    db,
-    log: runtime.log.child({ component: 'housekeeping' }),
-    settings: { idempotencyKeyTtlMs: config.idempotencyKeyTtlMs, outboxRetentionMs: config.outboxRetentionMs },
-  });
+  let housekeeping: Housekeeping | undefined;
   const principalCache = createPrincipalCache({ ttlMs: config.tokenCacheMs });
   const nc = runtime.messaging.nc;
   const createBatchSize = new Histogram({
@@ -43,6 +39,12 @@ export function createGateway(runtime: Runtime, config: GatewayConfig): ServiceU
       await retryDuringStartup('preparing access (admin token, local cluster)', () => prepareAccess({ db, box, config, log: runtime.log, developmentKey }), startup);
       store = await retryDuringStartup('opening the artifact store', () => createArtifactStore({ connection: runtime.messaging.nc, maxBytes: config.artifactMaxBytes }), startup);
       const artifacts = store;
+      housekeeping = createHousekeeping({
+        db,
+        log: runtime.log.child({ component: 'housekeeping' }),
+        settings: { idempotencyKeyTtlMs: config.idempotencyKeyTtlMs, outboxRetentionMs: config.outboxRetentionMs, artifactRetentionMs: config.artifactRetentionMs },
+        artifacts,
+      });
       // Revocations by other replicas drop the token from this one's cache, and ours reach them.
       const revocations = principalCache ? shareRevocations(nc, principalCache) : undefined;
       await app.register(gatewayApp, {
@@ -78,7 +80,7 @@ export function createGateway(runtime: Runtime, config: GatewayConfig): ServiceU
     },
     // The gateway consumes nothing; the outbox relay stops before NATS drains.
     stopConsuming: async () => {
-      await housekeeping.stop();
+      await housekeeping?.stop();
       await outbox.stop();
     },
     closeServer: () => app.close(),

@@ -175,4 +175,33 @@ describe('artifact store', () => {
     expect(missing.code).toBe('artifact_not_found');
     expect((await failure(store.get('../etc'))).code).toBe('artifact_sha256');
   });
+
+  it('removeUnused: removes old artifacts not in use and leftovers of dead uploads, leaving nothing of them in the stream', async () => {
+    const bucket = newBucket();
+    const store = await createArtifactStore({ connection: nc, bucket });
+    const jar = () => Readable.from([Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), randomBytes(3_000)])]);
+    const used = await store.put(jar(), { filename: 'used.jar' });
+    const unused = await store.put(jar(), { filename: 'unused.jar' });
+    // What a process that died mid-upload leaves: an object under a temporary name.
+    await (await new Objm(nc).open(bucket)).put({ name: 'uploads/left-behind' }, Readable.toWeb(jar()) as ReadableStream<Uint8Array>);
+    const asked: string[][] = [];
+
+    const inFuture = new Date(Date.now() + 60_000);
+    const removed = await store.removeUnused({
+      before: inFuture,
+      leftoversBefore: inFuture,
+      inUse: async (sha256s) => {
+        asked.push([...sha256s].sort());
+        return new Set([used.sha256]);
+      },
+    });
+    expect(removed).toEqual({ artifacts: [unused.sha256], bytes: unused.size, leftovers: 1 });
+    expect(asked).toEqual([[used.sha256, unused.sha256].sort()]);
+    // One chunk and one name of the object kept; no tombstone of the others.
+    expect(await bucketState(bucket)).toMatchObject({ messages: 2, objects: [`sha256/${used.sha256}`] });
+
+    // Not old enough: not even asked about.
+    const past = new Date(Date.now() - 60_000);
+    expect(await store.removeUnused({ before: past, leftoversBefore: past, inUse: async () => { throw new Error('not to be asked'); } })).toEqual({ artifacts: [], bytes: 0, leftovers: 0 });
+  });
 });

@@ -57,6 +57,28 @@ export interface ArtifactStore {
   /** The artifact's bytes; throws `artifact_not_found` when there is no such artifact. */
   get(sha256: string): Promise<Readable>;
   info(sha256: string): Promise<StoredArtifact | undefined>;
+  /**
+   * Removes what is no longer needed: artifacts last uploaded before `before` that `inUse` does not claim (it is
+   * asked about those candidates only), and temporary `uploads/…` objects older than `leftoversBefore` (left by
+   * a process that died mid-upload). Nothing of a removed object stays in the stream, so the same bytes can be
+   * uploaded again.
+   */
+  removeUnused(options: RemoveUnusedOptions): Promise<RemovedArtifacts>;
+}
+
+export interface RemoveUnusedOptions {
+  before: Date;
+  leftoversBefore: Date;
+  /** Of these sha256s, the ones something still needs (a recent or unfinished release). */
+  inUse(sha256s: readonly string[]): Promise<ReadonlySet<string>>;
+}
+
+export interface RemovedArtifacts {
+  /** sha256s of the artifacts removed. */
+  artifacts: string[];
+  bytes: number;
+  /** Temporary upload objects removed. */
+  leftovers: number;
 }
 
 export function storedArtifactUrl(sha256: string): string {
@@ -127,6 +149,30 @@ export async function createArtifactStore(options: ArtifactStoreOptions): Promis
       });
       return info && !info.deleted ? describe(info, sha256) : undefined;
     },
+    async removeUnused(options) {
+      const removed: RemovedArtifacts = { artifacts: [], bytes: 0, leftovers: 0 };
+      const infos = (await os.list()).filter((info) => !info.deleted);
+      for (const info of infos) {
+        if (info.name.startsWith('uploads/') && lastUploaded(info) < options.leftoversBefore.getTime()) {
+          await discard(jsm, bucket, info);
+          removed.leftovers++;
+        }
+      }
+      const candidates = infos.filter((info) => isArtifactName(info.name) && lastUploaded(info) < options.before.getTime());
+      if (candidates.length === 0) return removed;
+      const inUse = await options.inUse(candidates.map((info) => info.name.slice('sha256/'.length)));
+      for (const candidate of candidates) {
+        const sha256 = candidate.name.slice('sha256/'.length);
+        if (inUse.has(sha256)) continue;
+        // Uploaded again since the listing (a deduplicated upload touches it): kept.
+        const current = await os.info(candidate.name);
+        if (!current || current.deleted || current.nuid !== candidate.nuid || lastUploaded(current) >= options.before.getTime()) continue;
+        await discard(jsm, bucket, current);
+        removed.artifacts.push(sha256);
+        removed.bytes += current.size;
+      }
+      return removed;
+    },
   };
 }
 
@@ -138,7 +184,9 @@ export async function createArtifactStore(options: ArtifactStoreOptions): Promis
 async function keepOnce(os: ObjectStore, jsm: JetStreamManager, bucket: string, stored: ObjectInfo, sha256: string) {
   const name = `sha256/${sha256}`;
   const existing = await os.info(name);
-  if (existing && !existing.deleted) {
+  // The same bytes again: the stored object is marked as uploaded now (the retention clock of removeUnused
+  // starts again) and this upload's copy dropped. Removed meanwhile: this copy takes its place.
+  if (existing && !existing.deleted && (await touch(os, existing))) {
     await discard(jsm, bucket, stored);
     return { sha256, size: existing.size, artifactUrl: storedArtifactUrl(sha256), deduplicated: true };
   }
@@ -152,13 +200,35 @@ async function keepOnce(os: ObjectStore, jsm: JetStreamManager, bucket: string, 
   return { sha256, size: stored.size, artifactUrl: storedArtifactUrl(sha256), deduplicated: winner?.nuid !== stored.nuid };
 }
 
-/** Removes an object's chunks and its temporary name without leaving a tombstone (subjects as in NATS ADR-20). */
+/** Removes an object's chunks and its name without leaving a tombstone (subjects as in NATS ADR-20). */
 async function discard(jsm: JetStreamManager, bucket: string, info: ObjectInfo): Promise<void> {
   const stream = `OBJ_${bucket}`;
   await jsm.streams.purge(stream, { filter: `$O.${bucket}.C.${info.nuid}` });
-  if (info.name.startsWith('uploads/')) {
-    await jsm.streams.purge(stream, { filter: `$O.${bucket}.M.${Base64UrlPaddedCodec.encode(info.name)}` });
+  await jsm.streams.purge(stream, { filter: `$O.${bucket}.M.${Base64UrlPaddedCodec.encode(info.name)}` });
+}
+
+const UPLOADED_AT = 'uploaded_at';
+
+/** When the object's bytes were last uploaded: its own time, or a later deduplicated upload's mark. */
+function lastUploaded(info: ObjectInfo): number {
+  const marked = Date.parse(info.metadata?.[UPLOADED_AT] ?? '');
+  const created = Date.parse(info.mtime);
+  return Math.max(Number.isNaN(marked) ? 0 : marked, Number.isNaN(created) ? 0 : created);
+}
+
+/** Marks a stored artifact as uploaded now; false when it is gone. */
+async function touch(os: ObjectStore, info: ObjectInfo): Promise<boolean> {
+  try {
+    await os.update(info.name, { name: info.name, description: info.description, options: info.options, metadata: { ...info.metadata, [UPLOADED_AT]: new Date().toISOString() } });
+    return true;
+  } catch (error) {
+    if (/not found|deleted object/.test((error as Error).message)) return false;
+    throw error;
   }
+}
+
+function isArtifactName(name: string): boolean {
+  return name.startsWith('sha256/') && sha256Pattern.test(name.slice('sha256/'.length));
 }
 
 /** Meters and type-checks the upload as the object store pulls it; throwing here aborts the store's put. */

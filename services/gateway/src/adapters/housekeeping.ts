@@ -1,4 +1,5 @@
 import type { Database, Logger } from '@appserving/shared';
+import { STORED_ARTIFACT_URL_PREFIX, storedArtifactUrl, type ArtifactStore } from '@appserving/shared/artifacts';
 import { sql, type Kysely } from 'kysely';
 
 export interface HousekeepingSettings {
@@ -6,6 +7,13 @@ export interface HousekeepingSettings {
   idempotencyKeyTtlMs: number;
   /** Published outbox entries older than this are deleted (their commands are in the stream and the timeline). */
   outboxRetentionMs: number;
+  /**
+   * Uploaded artifacts no release created within this time (and no unfinished release) uses, and not uploaded
+   * again within it, are removed from the artifact store; 0 keeps them forever.
+   */
+  artifactRetentionMs?: number;
+  /** Temporary upload objects older than this are leftovers of a process that died mid-upload (default 1 day). */
+  uploadLeftoverMs?: number;
   /** How often to look. */
   intervalMs?: number;
   /** Rows deleted per statement, so no delete holds many locks at once. */
@@ -14,16 +22,17 @@ export interface HousekeepingSettings {
 
 export interface Housekeeping {
   /** One pass; returns what was deleted. */
-  runOnce(now?: Date): Promise<{ idempotencyRecords: number; outboxEntries: number }>;
+  runOnce(now?: Date): Promise<{ idempotencyRecords: number; outboxEntries: number; artifacts: number; artifactBytes: number; uploadLeftovers: number }>;
   start(): void;
   stop(): Promise<void>;
 }
 
 /**
- * Keeps the gateway's bookkeeping tables from growing forever: old idempotency records and old published outbox
- * entries are deleted in small batches. Replicas may all run it: deletes of the same rows are harmless.
+ * Keeps the gateway's bookkeeping from growing forever: old idempotency records and old published outbox
+ * entries are deleted in small batches, and uploaded artifacts nothing needs any more are removed from the
+ * artifact store. Replicas may all run it: deleting the same rows or objects twice is harmless.
  */
-export function createHousekeeping(deps: { db: Kysely<Database>; log: Logger; settings: HousekeepingSettings }): Housekeeping {
+export function createHousekeeping(deps: { db: Kysely<Database>; log: Logger; settings: HousekeepingSettings; artifacts?: ArtifactStore }): Housekeeping {
   const { db, log, settings } = deps;
   const batchSize = settings.batchSize ?? 1_000;
   let timer: NodeJS.Timeout | undefined;
@@ -58,7 +67,33 @@ export function createHousekeeping(deps: { db: Kysely<Database>; log: Logger; se
       return Number(result.numDeletedRows);
     });
     if (idempotencyRecords + outboxEntries > 0) log.info({ idempotencyRecords, outboxEntries }, 'housekeeping deleted old rows');
-    return { idempotencyRecords, outboxEntries };
+    const removed = await removeArtifacts(now);
+    return { idempotencyRecords, outboxEntries, artifacts: removed.artifacts.length, artifactBytes: removed.bytes, uploadLeftovers: removed.leftovers };
+  }
+
+  async function removeArtifacts(now: Date) {
+    const retentionMs = settings.artifactRetentionMs ?? 0;
+    if (!deps.artifacts || retentionMs <= 0) return { artifacts: [], bytes: 0, leftovers: 0 };
+    const before = new Date(now.getTime() - retentionMs);
+    const removed = await deps.artifacts.removeUnused({
+      before,
+      leftoversBefore: new Date(now.getTime() - (settings.uploadLeftoverMs ?? 24 * 60 * 60_000)),
+      inUse: async (sha256s) => {
+        const urls = sha256s.map(storedArtifactUrl);
+        const rows = await db
+          .selectFrom('releases')
+          .select(sql<string>`spec->>'artifact_url'`.as('url'))
+          .distinct()
+          .where(sql<string>`spec->>'artifact_url'`, 'in', urls)
+          .where((eb) => eb.or([eb('created_at', '>=', before), eb('finished_at', 'is', null)]))
+          .execute();
+        return new Set(rows.map((row) => row.url.slice(STORED_ARTIFACT_URL_PREFIX.length)));
+      },
+    });
+    if (removed.artifacts.length + removed.leftovers > 0) {
+      log.info({ artifacts: removed.artifacts, bytes: removed.bytes, uploadLeftovers: removed.leftovers }, 'housekeeping removed uploaded artifacts no release needs any more');
+    }
+    return removed;
   }
 
   function schedule(): void {
