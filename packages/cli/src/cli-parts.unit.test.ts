@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yauzl from 'yauzl';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PassThrough } from 'node:stream';
 import { normalizeServerUrl } from './api/api-client.ts';
+import type { ReleaseView } from './api/views.ts';
+import { reportOutcome } from './commands/common.ts';
+import { Context, type CliIo } from './context.ts';
 import { newLines } from './commands/events.commands.ts';
 import { parseProjectFile, writeProjectFile } from './config/project-file.ts';
 import { zipPythonProject } from './deploy/artifact.ts';
@@ -133,3 +137,28 @@ function entries(path: string): Promise<string[]> {
     });
   });
 }
+
+describe('a follow that ends before the server was first asked', () => {
+  const accepted: ReleaseView = { id: 'r1', version: 1, version_label: 'v1', task_type: 'all', strategy: 'rolling', status: 'pending', status_reason: null, diagnosis: null, image: null, spec: {}, created_at: '2026-12-03T10:00:00Z', finished_at: null };
+  function run(json: boolean, kind: 'interrupted' | 'timeout') {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let out = '';
+    let err = '';
+    stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    const io = { stdout, stderr, stdin: new PassThrough(), env: { NO_COLOR: '1' }, cwd: '/', version: 'test' } as unknown as CliIo;
+    const code = reportOutcome(new Context(io, { json }), { id: 'a1', name: 'patient' }, accepted, { kind, release: undefined }, { timeoutMs: 60_000, startedAt: Date.now() });
+    return { code, out, err };
+  }
+
+  it('names the release as it was accepted (Ctrl-C right after the create)', () => {
+    const human = run(false, 'interrupted');
+    expect(human.code).toBe(ExitCode.interrupted);
+    expect(human.err).toContain('interrupted: stopped following patient v1 (still waiting for a builder or deployer)');
+    const json = run(true, 'timeout');
+    expect(json.code).toBe(ExitCode.timeout);
+    expect(JSON.parse(json.out)).toMatchObject({ outcome: 'timeout', release: { id: 'r1', version_label: 'v1' }, exit_code: ExitCode.timeout });
+  });
+});
+

@@ -72,7 +72,7 @@ export async function followAndReport(
     interrupt.dispose();
     options.progress.stop();
   }
-  return reportOutcome(ctx, app, outcome, options);
+  return reportOutcome(ctx, app, release, outcome, options);
 }
 
 export interface FollowReportOptions {
@@ -88,19 +88,21 @@ export interface FollowReportOptions {
   eventsSince?: Date;
 }
 
-function reportOutcome(ctx: Context, app: Pick<AppView, 'id' | 'name'>, outcome: FollowOutcome, options: FollowReportOptions): number {
+export function reportOutcome(ctx: Context, app: Pick<AppView, 'id' | 'name'>, accepted: ReleaseView, outcome: FollowOutcome, options: FollowReportOptions): number {
   const p = ctx.paint;
   const took = formatDuration(Date.now() - options.startedAt);
   if (outcome.kind === 'timeout' || outcome.kind === 'interrupted') {
-    const status = outcome.release?.status ?? 'pending';
-    const label = outcome.release?.version_label ?? '';
+    // Interrupted before the server was first asked: the release as it was accepted.
+    const known = outcome.release ?? accepted;
+    const status = known.status;
+    const label = known.version_label;
     const exitCode = outcome.kind === 'timeout' ? ExitCode.timeout : ExitCode.interrupted;
     const message =
       outcome.kind === 'timeout'
         ? `${app.name} ${label} is still ${describeStatus(status)} after ${formatDuration(options.timeoutMs)}`
         : `stopped following ${app.name} ${label} (still ${describeStatus(status)})`;
     const hint = `it goes on without the CLI: \`appserve status ${app.name}\`, \`appserve events ${app.name} --follow\``;
-    if (ctx.json) ctx.result(undefined, { ...options.extra, outcome: outcome.kind, release: outcome.release ?? null, error: { code: outcome.kind === 'timeout' ? 'timeout' : 'interrupted', message, hint }, exit_code: exitCode });
+    if (ctx.json) ctx.result(undefined, { ...options.extra, outcome: outcome.kind, release: known, error: { code: outcome.kind === 'timeout' ? 'timeout' : 'interrupted', message, hint }, exit_code: exitCode });
     else ctx.io.stderr.write(`${p.warn(outcome.kind === 'timeout' ? 'timeout:' : 'interrupted:')} ${message}\n${p.dim('hint:')} ${hint}\n`);
     return exitCode;
   }
