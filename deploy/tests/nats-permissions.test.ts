@@ -1,9 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { jetstream } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { createArtifactStore } from '@appserving/shared/artifacts';
 import { createThrowawayDatabase, freePort, natsServerBinary } from '@appserving/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
@@ -108,6 +111,17 @@ describe('per-service NATS users of the bundled server', () => {
     // And what it owns goes through.
     const js = jetstream(await as('gateway'), { timeout: 5_000 });
     await expect(js.publish('appserving.cmd.build.00000000-0000-0000-0000-000000000000', '{}', { msgID: 'perm-test' })).resolves.toMatchObject({ stream: 'APPSERVING_COMMANDS' });
+    const watcher = jetstream(await as('watcher'), { timeout: 5_000 });
+    await expect(watcher.publish('appserving.evt.app.health.00000000-0000-0000-0000-000000000000', '{}', { msgID: 'perm-health' })).resolves.toMatchObject({ stream: 'APPSERVING_EVENTS' });
+  });
+
+  it('the gateway\'s user can do what its housekeeping does to uploads: list them and remove one without a trace', async () => {
+    const store = await createArtifactStore({ connection: await as('gateway') });
+    const uploaded = await store.put(Readable.from([Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), randomBytes(1_000)])]), { filename: 'perm.jar' });
+    const later = new Date(Date.now() + 60_000);
+    const removed = await store.removeUnused({ before: later, leftoversBefore: later, inUse: async () => new Set() });
+    expect(removed.artifacts).toContain(uploaded.sha256);
+    expect(await store.info(uploaded.sha256)).toBeUndefined();
   });
 
   it('a service cannot pull from another service\'s durable consumer', async () => {
