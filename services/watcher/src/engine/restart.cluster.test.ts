@@ -166,7 +166,7 @@ describe.concurrent('the watcher survives', () => {
       proxy.restore();
       await waitStatus(env, ref, 'succeeded', 60_000);
       expect(await relists()).toBeGreaterThan(relistsBefore);
-      expect(env.h.statusesOf(ref.release_id)).toEqual(['deploying', 'progressing', 'succeeded']);
+      expect(await env.h.statusesOnceSeen(ref.release_id, 'succeeded')).toEqual(['deploying', 'progressing', 'succeeded']);
     } finally {
       proxy.restore();
       await env.close();

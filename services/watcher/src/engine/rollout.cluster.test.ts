@@ -52,8 +52,8 @@ describe.concurrent('rollouts to their terminal status', () => {
     const done = await waitStatus(r2, 'succeeded');
     expect(done.helm_revision).toBe(2);
     expect((await releaseRow(r1.release_id)).status).toBe('superseded');
-    expect(env.h.statusesOf(r2.release_id)).toEqual(['deploying', 'progressing', 'succeeded']);
-    expect(env.h.statusesOf(r1.release_id)).toEqual(['deploying', 'progressing', 'succeeded', 'superseded']);
+    expect(await env.h.statusesOnceSeen(r2.release_id, 'succeeded')).toEqual(['deploying', 'progressing', 'succeeded']);
+    expect(await env.h.statusesOnceSeen(r1.release_id, 'superseded')).toEqual(['deploying', 'progressing', 'succeeded', 'superseded']);
     const app2 = await db().selectFrom('apps').selectAll().where('id', '=', r1.app_id).executeTakeFirstOrThrow();
     expect(app2).toMatchObject({ status: 'running', current_release_id: r2.release_id });
     const ops = await db().selectFrom('operations').select(['release_id', 'status']).where('app_id', '=', r1.app_id).execute();
@@ -96,7 +96,7 @@ describe.concurrent('rollouts to their terminal status', () => {
     const { body: timeline } = await env.h.call('GET', `/apps/${r2.app_id}/timeline`);
     const analysis = (timeline.items as { type: string; data: { step: number } }[]).filter((t) => t.type === 'dev.appserving.canary.analysis.v1');
     expect(analysis.map((t) => t.data.step)).toEqual(steps.map((s) => s.step));
-    const statuses = env.h.statusesOf(r2.release_id);
+    const statuses = await env.h.statusesOnceSeen(r2.release_id, 'succeeded');
     expect(statuses[0]).toBe('deploying');
     expect(statuses).toContain('progressing');
     expect(statuses.at(-1)).toBe('succeeded');
@@ -115,6 +115,7 @@ describe.concurrent('rollouts to their terminal status', () => {
     await upgradeWorkload(env, r2, `registry.invalid/canary:v2`);
     await applied(r2, 2);
     await waitStatus(r2, 'succeeded', 180_000);
+    await env.h.statusesOnceSeen(r2.release_id, 'succeeded');
     const weights = env.h.statusEvents.filter((e) => e.data.release.release_id === r2.release_id && e.data.canary_weight !== undefined).map((e) => e.data.canary_weight);
     expect(weights).toContain(50);
     const steps = await db().selectFrom('canary_analysis').select(['step', 'weight', 'verdict']).where('release_id', '=', r2.release_id).orderBy('step').execute();

@@ -13,6 +13,11 @@ export interface Harness {
   /** Every release.status event seen on NATS since the harness started. */
   statusEvents: CloudEvent<{ release: ReleaseRefV1; status: string; previous_status?: string; diagnosis?: { code: string; summary: string; evidence: Record<string, unknown> }; canary_weight?: number }>[];
   statusesOf(releaseId: string): string[];
+  /**
+   * The release's statuses once its `status` event has been seen: the event leaves through the outbox after the
+   * commit (at once, or with the relay's next sweep), so it can arrive after the row shows the status.
+   */
+  statusesOnceSeen(releaseId: string, status: string, timeoutMs?: number): Promise<string[]>;
   close(): void;
 }
 
@@ -31,6 +36,7 @@ export function createHarness(options: { base: string; token: string; nc: NatsCo
       statusEvents.push(event);
     },
   });
+  const statusesOf = (releaseId: string) => statusEvents.filter((e) => e.data.release.release_id === releaseId).map((e) => e.data.status);
   return {
     async call(method, path, body) {
       const response = await fetch(`${options.base}${path}`, {
@@ -51,7 +57,11 @@ export function createHarness(options: { base: string; token: string; nc: NatsCo
       await publisher.publish(type, { id, appId, data });
     },
     statusEvents,
-    statusesOf: (releaseId) => statusEvents.filter((e) => e.data.release.release_id === releaseId).map((e) => e.data.status),
+    statusesOf,
+    async statusesOnceSeen(releaseId, status, timeoutMs = 15_000) {
+      await waitFor(`the ${status} event of release ${releaseId}`, () => statusesOf(releaseId).includes(status), timeoutMs, 50);
+      return statusesOf(releaseId);
+    },
     close: () => subscription.unsubscribe(),
   };
 }
