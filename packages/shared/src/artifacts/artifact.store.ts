@@ -158,11 +158,13 @@ export async function createArtifactStore(options: ArtifactStoreOptions): Promis
           removed.leftovers++;
         }
       }
-      const candidates = infos.filter((info) => isArtifactName(info.name) && lastUploaded(info) < options.before.getTime());
+      const candidates = infos.flatMap((info) => {
+        const sha256 = sha256Of(info.name);
+        return sha256 && lastUploaded(info) < options.before.getTime() ? [{ sha256, info }] : [];
+      });
       if (candidates.length === 0) return removed;
-      const inUse = await options.inUse(candidates.map((info) => info.name.slice('sha256/'.length)));
-      for (const candidate of candidates) {
-        const sha256 = candidate.name.slice('sha256/'.length);
+      const inUse = await options.inUse(candidates.map((c) => c.sha256));
+      for (const { sha256, info: candidate } of candidates) {
         if (inUse.has(sha256)) continue;
         // Uploaded again since the listing (a deduplicated upload touches it): kept.
         const current = await os.info(candidate.name);
@@ -227,8 +229,10 @@ async function touch(os: ObjectStore, info: ObjectInfo): Promise<boolean> {
   }
 }
 
-function isArtifactName(name: string): boolean {
-  return name.startsWith('sha256/') && sha256Pattern.test(name.slice('sha256/'.length));
+/** The sha256 a stored artifact's object name carries (`sha256/<hex>`), or undefined for any other object. */
+function sha256Of(name: string): string | undefined {
+  const sha256 = name.startsWith('sha256/') ? name.slice('sha256/'.length) : '';
+  return sha256Pattern.test(sha256) ? sha256 : undefined;
 }
 
 /** Meters and type-checks the upload as the object store pulls it; throwing here aborts the store's put. */

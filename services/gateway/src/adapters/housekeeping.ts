@@ -1,5 +1,5 @@
 import type { Database, Logger } from '@appserving/shared';
-import { STORED_ARTIFACT_URL_PREFIX, storedArtifactUrl, type ArtifactStore } from '@appserving/shared/artifacts';
+import { parseStoredArtifactUrl, storedArtifactUrl, type ArtifactStore } from '@appserving/shared/artifacts';
 import { sql, type Kysely } from 'kysely';
 
 export interface HousekeepingSettings {
@@ -87,7 +87,7 @@ export function createHousekeeping(deps: { db: Kysely<Database>; log: Logger; se
           .where(sql<string>`spec->>'artifact_url'`, 'in', urls)
           .where((eb) => eb.or([eb('created_at', '>=', before), eb('finished_at', 'is', null)]))
           .execute();
-        return new Set(rows.map((row) => row.url.slice(STORED_ARTIFACT_URL_PREFIX.length)));
+        return new Set(rows.flatMap((row) => parseStoredArtifactUrl(row.url) ?? []));
       },
     });
     if (removed.artifacts.length + removed.leftovers > 0) {

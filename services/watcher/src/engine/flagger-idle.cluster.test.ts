@@ -2,13 +2,12 @@
 // for its 20-minute progressing deadline. The shared local cluster runs Flagger for every namespace, so the case
 // it can show for real is a suspended Canary (Flagger skips it: scheduler.go, `skipping canary run`); a Canary
 // nobody answers at all (no Flagger, or one that does not watch the namespace) is the unit tests' part.
-import { DeployStepV1, type ReleaseRefV1 } from '@appserving/shared';
+import type { ReleaseRefV1 } from '@appserving/shared';
 import type {} from '@appserving/test-cluster/global-setup';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { chartDeployment, createDeployRelease, openEventStream, startWatcherClusterEnv, updateRelease, type WatcherClusterEnv } from '../testing/cluster-fixture.ts';
-import { chartCanary, chartMetricTemplate, installProgressive, upgradeWorkload } from '../testing/flagger-fixture.ts';
-import { waitFor } from '../testing/harness.ts';
+import { applied, chartDeployment, createDeployRelease, openEventStream, startWatcherClusterEnv, updateRelease, waitStatus, type WatcherClusterEnv } from '../testing/cluster-fixture.ts';
+import { chartCanary, chartMetricTemplate, firstProgressiveRelease, upgradeWorkload } from '../testing/flagger-fixture.ts';
 
 const cluster = inject('appservingCluster');
 let env: WatcherClusterEnv;
@@ -23,10 +22,6 @@ afterAll(async () => {
 }, 60_000);
 
 const db = () => env.gw.database.db;
-const releaseRow = (id: string) => db().selectFrom('releases').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-const waitStatus = (ref: ReleaseRefV1, status: string, timeoutMs = 60_000) =>
-  waitFor(`${ref.app_name} v${ref.version} ${status}`, async () => ((await releaseRow(ref.release_id)).status === status ? releaseRow(ref.release_id) : undefined), timeoutMs, 200);
-const applied = (ref: ReleaseRefV1, revision: number) => env.h.publish(DeployStepV1, `${ref.release_id}.deploy.applied`, ref.app_id, { release: ref, step: 'applied', helm_revision: revision });
 const suspendedCanary = (ref: ReleaseRefV1, strategy: 'canary' | 'blue-green') => {
   const canary = chartCanary(env, ref, strategy, { interval: '2s' }) as KubernetesObject & { spec: Record<string, unknown> };
   canary.spec.suspend = true;
@@ -37,13 +32,13 @@ describe.concurrent('Flagger not acting on a release', () => {
   it('a first release whose Canary is suspended fails in seconds, naming the Canary, in GET /apps/{id} and the SSE stream', async () => {
     const ref = await createDeployRelease(env, { name: 'suspended', strategy: 'blue-green' });
     const sse = await openEventStream(env, ref.app_id);
-    await waitStatus(ref, 'deploying');
+    await waitStatus(env, ref, 'deploying');
     await env.kube.apply(chartDeployment(env.namespace, ref));
     await env.kube.apply(chartMetricTemplate(env, ref));
     await env.kube.apply(suspendedCanary(ref, 'blue-green'));
-    await applied(ref, 1);
+    await applied(env, ref, 1);
     const appliedAt = Date.now();
-    const row = await waitStatus(ref, 'failed', 60_000);
+    const row = await waitStatus(env, ref, 'failed', 60_000);
     // Not before the pickup time: Flagger had its chance.
     expect(Date.now() - appliedAt).toBeGreaterThanOrEqual(5_000);
     expect(row.diagnosis).toMatchObject({
@@ -59,18 +54,14 @@ describe.concurrent('Flagger not acting on a release', () => {
   });
 
   it('a later release is not taken for Flagger\'s answer to an earlier one: suspended after the first, the second fails', async () => {
-    const r1 = await createDeployRelease(env, { name: 'paused', strategy: 'canary' });
-    await waitStatus(r1, 'deploying');
-    await installProgressive(env, r1, 'canary');
-    await applied(r1, 1);
-    await waitStatus(r1, 'succeeded', 120_000);
+    const r1 = await firstProgressiveRelease(env, 'paused', 'canary');
 
     await env.kube.apply(suspendedCanary(r1, 'canary'));
     const r2 = await updateRelease(env, r1, 'v2');
-    await waitStatus(r2, 'deploying');
+    await waitStatus(env, r2, 'deploying');
     await upgradeWorkload(env, r2, 'registry.invalid/paused:v2');
-    await applied(r2, 2);
-    const row = await waitStatus(r2, 'failed', 60_000);
+    await applied(env, r2, 2);
+    const row = await waitStatus(env, r2, 'failed', 60_000);
     expect(row.diagnosis).toMatchObject({ code: 'flagger-not-acting', evidence: { canary: 'paused', suspended: true, canary_phase: 'Initialized' } });
     // The first release stays the live one.
     const app = await db().selectFrom('apps').selectAll().where('id', '=', r1.app_id).executeTakeFirstOrThrow();

@@ -6,7 +6,7 @@ import { remoteWrite } from '@appserving/test-cluster';
 import type {} from '@appserving/test-cluster/global-setup';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { chartDeployment, createDeployRelease, startWatcherClusterEnv, updateRelease, type WatcherClusterEnv } from '../testing/cluster-fixture.ts';
+import { chartDeployment, createDeployRelease, releaseRow, startWatcherClusterEnv, updateRelease, waitStatus, type WatcherClusterEnv } from '../testing/cluster-fixture.ts';
 import { chartCanary, chartMetricTemplate, upgradeWorkload } from '../testing/flagger-fixture.ts';
 import { waitFor } from '../testing/harness.ts';
 
@@ -33,16 +33,13 @@ afterAll(async () => {
 }, 60_000);
 
 const db = () => env.gw.database.db;
-const releaseRow = (id: string) => db().selectFrom('releases').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-const waitStatus = (ref: ReleaseRefV1, status: string, timeoutMs = 60_000) =>
-  waitFor(`${ref.app_name} v${ref.version} ${status}`, async () => ((await releaseRow(ref.release_id)).status === status ? true : undefined), timeoutMs, 200);
 const step = (ref: ReleaseRefV1, name: 'applied' | 'promoted', revision?: number) =>
   env.h.publish(DeployStepV1, `${ref.release_id}.deploy.${name}`, ref.app_id, { release: ref, step: name, ...(revision ? { helm_revision: revision } : {}) });
 
 describe.concurrent('gates and health', () => {
   it('blue/green with a promotion gate: waiting-promotion, promote, succeeded; then an abort ends the next release aborted', async () => {
     const r1 = await createDeployRelease(env, { name: 'gated', strategy: 'blue-green' });
-    await waitStatus(r1, 'deploying');
+    await waitStatus(env, r1, 'deploying');
     await env.kube.apply(chartDeployment(env.namespace, r1));
     await env.kube.apply(chartMetricTemplate(env, r1));
     const webhooks = [
@@ -53,35 +50,35 @@ describe.concurrent('gates and health', () => {
     canary.spec.analysis.webhooks = webhooks;
     await env.kube.apply(canary);
     await step(r1, 'applied', 1);
-    await waitStatus(r1, 'succeeded', 120_000);
+    await waitStatus(env, r1, 'succeeded', 120_000);
     await remoteWrite(cluster.prometheusUrl, [{ labels: { __name__: 'appserving_watcher_test_success_rate', namespace: env.namespace, app: 'gated' }, samples: [{ value: 100 }] }]);
 
     const r2 = await updateRelease(env, r1, 'v2');
-    await waitStatus(r2, 'deploying');
+    await waitStatus(env, r2, 'deploying');
     await upgradeWorkload(env, r2, 'registry.invalid/gated:v2');
     await step(r2, 'applied', 2);
-    await waitStatus(r2, 'waiting-promotion', 150_000);
+    await waitStatus(env, r2, 'waiting-promotion', 150_000);
     const { body: waiting } = await env.h.call('GET', `/apps/${r2.app_id}`);
     expect(waiting.current_release.status_reason).toMatch(/waiting for promotion/);
     // POST /apps/{id}/promote reaches the deployer, which opens the gate and reports the step.
     expect((await env.h.call('POST', `/apps/${r2.app_id}/promote`)).status).toBe(202);
     gateState.promote = true;
     await step(r2, 'promoted');
-    await waitStatus(r2, 'succeeded', 120_000);
+    await waitStatus(env, r2, 'succeeded', 120_000);
     const r2Statuses = await env.h.statusesOnceSeen(r2.release_id, 'succeeded');
     expect(r2Statuses).toEqual(expect.arrayContaining(['waiting-promotion', 'promoting', 'succeeded']));
     expect(r2Statuses.indexOf('promoting')).toBeGreaterThan(r2Statuses.indexOf('waiting-promotion'));
 
     gateState.promote = false;
     const r3 = await updateRelease(env, r1, 'v3');
-    await waitStatus(r3, 'deploying');
+    await waitStatus(env, r3, 'deploying');
     await upgradeWorkload(env, r3, 'registry.invalid/gated:v3');
     await step(r3, 'applied', 3);
-    await waitStatus(r3, 'waiting-promotion', 150_000);
+    await waitStatus(env, r3, 'waiting-promotion', 150_000);
     expect((await env.h.call('POST', `/apps/${r3.app_id}/abort`)).status).toBe(202);
     gateState.rollback = true;
-    await waitStatus(r3, 'aborted', 120_000);
-    const row = await releaseRow(r3.release_id);
+    await waitStatus(env, r3, 'aborted', 120_000);
+    const row = await releaseRow(env, r3.release_id);
     expect(row.status_reason).toMatch(/^aborted/);
     const app = await db().selectFrom('apps').selectAll().where('id', '=', r1.app_id).executeTakeFirstOrThrow();
     expect(app).toMatchObject({ status: 'running', current_release_id: r2.release_id });
@@ -89,10 +86,10 @@ describe.concurrent('gates and health', () => {
 
   it('the live release losing a pod makes the app degraded, and running again when it is back', async () => {
     const ref = await createDeployRelease(env, { name: 'healthy' });
-    await waitStatus(ref, 'deploying');
+    await waitStatus(env, ref, 'deploying');
     await env.kube.apply(chartDeployment(env.namespace, ref));
     await step(ref, 'applied', 1);
-    await waitStatus(ref, 'succeeded');
+    await waitStatus(env, ref, 'succeeded');
     const appStatus = async () => (await db().selectFrom('apps').select('status').where('id', '=', ref.app_id).executeTakeFirstOrThrow()).status;
     expect(await appStatus()).toBe('running');
     // What a subscriber to the app's health hears (core NATS: kept once by CloudEvent id, as docs/messaging.md says).
@@ -119,7 +116,7 @@ describe.concurrent('gates and health', () => {
     expect((await env.h.call('GET', `/apps/${ref.app_id}`)).body.status).toBe('degraded');
     await setReady(true);
     await waitFor('running again', async () => (await appStatus()) === 'running', 30_000);
-    expect((await releaseRow(ref.release_id)).status).toBe('succeeded');
+    expect((await releaseRow(env, ref.release_id)).status).toBe('succeeded');
     await waitFor('two health events', async () => (health.size >= 2 ? true : undefined), 10_000, 100);
     subscription.unsubscribe();
     expect([...health.values()]).toEqual([

@@ -4,13 +4,12 @@
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DeployStepV1, type ReleaseRefV1 } from '@appserving/shared';
 import { remoteWrite } from '@appserving/test-cluster';
 import type {} from '@appserving/test-cluster/global-setup';
 import { Watch, type KubernetesObject } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { chartDeployment, createDeployRelease, startWatcherClusterEnv, updateRelease, type WatcherClusterEnv } from '../testing/cluster-fixture.ts';
-import { installProgressive, upgradeWorkload } from '../testing/flagger-fixture.ts';
+import { applied, chartDeployment, createDeployRelease, releaseRow, startWatcherClusterEnv, updateRelease, waitStatus } from '../testing/cluster-fixture.ts';
+import { firstProgressiveRelease, upgradeWorkload } from '../testing/flagger-fixture.ts';
 import { waitFor } from '../testing/harness.ts';
 import { startSimNode, type SimNode } from '../testing/sim-node.ts';
 import { startTcpProxy, type TcpProxy } from '../testing/tcp-proxy.ts';
@@ -30,11 +29,6 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 }, 60_000);
 
-const releaseRow = (env: WatcherClusterEnv, id: string) => env.gw.database.db.selectFrom('releases').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-const waitStatus = (env: WatcherClusterEnv, ref: ReleaseRefV1, status: string, timeoutMs = 60_000) =>
-  waitFor(`${ref.app_name} v${ref.version} ${status}`, async () => ((await releaseRow(env, ref.release_id)).status === status ? true : undefined), timeoutMs, 200);
-const applied = (env: WatcherClusterEnv, ref: ReleaseRefV1, revision: number) =>
-  env.h.publish(DeployStepV1, `${ref.release_id}.deploy.applied`, ref.app_id, { release: ref, step: 'applied', helm_revision: revision });
 
 interface TimelineItem {
   id: string;
@@ -53,11 +47,7 @@ describe.concurrent('the watcher survives', () => {
     try {
       first = await spawnWatcher();
       await first.ready();
-      const r1 = await createDeployRelease(env, { name: 'survivor', strategy: 'blue-green' });
-      await waitStatus(env, r1, 'deploying');
-      await installProgressive(env, r1, 'blue-green');
-      await applied(env, r1, 1);
-      await waitStatus(env, r1, 'succeeded', 120_000);
+      const r1 = await firstProgressiveRelease(env, 'survivor', 'blue-green');
       await remoteWrite(cluster.prometheusUrl, [{ labels: { __name__: 'appserving_watcher_test_success_rate', namespace: env.namespace, app: 'survivor' }, samples: [{ value: 100 }] }]);
 
       const r2 = await updateRelease(env, r1, 'v2');

@@ -1,12 +1,11 @@
 // Rolling, canary and blue/green releases followed by the watcher to their terminal status on the local cluster,
 // with real Flagger moving traffic and judging metrics the test writes into the real Prometheus.
-import { DeployStepV1, type ReleaseRefV1 } from '@appserving/shared';
+import type { ReleaseRefV1 } from '@appserving/shared';
 import { remoteWrite } from '@appserving/test-cluster';
 import type {} from '@appserving/test-cluster/global-setup';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { chartDeployment, createDeployRelease, openEventStream, startWatcherClusterEnv, updateRelease, type WatcherClusterEnv } from '../testing/cluster-fixture.ts';
-import { installProgressive, upgradeWorkload } from '../testing/flagger-fixture.ts';
-import { waitFor } from '../testing/harness.ts';
+import { applied, chartDeployment, createDeployRelease, openEventStream, releaseRow, startWatcherClusterEnv, updateRelease, waitStatus, type WatcherClusterEnv } from '../testing/cluster-fixture.ts';
+import { firstProgressiveRelease, upgradeWorkload } from '../testing/flagger-fixture.ts';
 import { startSimNode, type SimNode } from '../testing/sim-node.ts';
 
 const cluster = inject('appservingCluster');
@@ -28,30 +27,26 @@ afterAll(async () => {
 }, 60_000);
 
 const db = () => env.gw.database.db;
-const releaseRow = (id: string) => db().selectFrom('releases').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-const waitStatus = (ref: ReleaseRefV1, status: string, timeoutMs = 60_000) =>
-  waitFor(`${ref.app_name} v${ref.version} ${status}`, async () => ((await releaseRow(ref.release_id)).status === status ? releaseRow(ref.release_id) : undefined), timeoutMs, 200);
-const applied = (ref: ReleaseRefV1, revision: number) => env.h.publish(DeployStepV1, `${ref.release_id}.deploy.applied`, ref.app_id, { release: ref, step: 'applied', helm_revision: revision });
 const successRate = (ref: ReleaseRefV1, value: number) =>
   remoteWrite(cluster.prometheusUrl, [{ labels: { __name__: 'appserving_watcher_test_success_rate', namespace: env.namespace, app: ref.app_name }, samples: [{ value }] }]);
 
 describe.concurrent('rollouts to their terminal status', () => {
   it('rolling: each release succeeds when its pods are all new and available; the newer supersedes the older', async () => {
     const r1 = await createDeployRelease(env, { name: 'rolling' });
-    await waitStatus(r1, 'deploying');
+    await waitStatus(env, r1, 'deploying');
     await env.kube.apply(chartDeployment(env.namespace, r1));
-    await applied(r1, 1);
-    await waitStatus(r1, 'succeeded');
+    await applied(env, r1, 1);
+    await waitStatus(env, r1, 'succeeded');
     const { body: app } = await env.h.call('GET', `/apps/${r1.app_id}`);
     expect(app).toMatchObject({ status: 'running', current_release: { id: r1.release_id, status: 'succeeded', status_reason: 'rollout complete: 2/2 pods available' } });
 
     const r2 = await updateRelease(env, r1, 'v2');
-    await waitStatus(r2, 'deploying');
+    await waitStatus(env, r2, 'deploying');
     await env.kube.apply(chartDeployment(env.namespace, r2));
-    await applied(r2, 2);
-    const done = await waitStatus(r2, 'succeeded');
+    await applied(env, r2, 2);
+    const done = await waitStatus(env, r2, 'succeeded');
     expect(done.helm_revision).toBe(2);
-    expect((await releaseRow(r1.release_id)).status).toBe('superseded');
+    expect((await releaseRow(env, r1.release_id)).status).toBe('superseded');
     expect(await env.h.statusesOnceSeen(r2.release_id, 'succeeded')).toEqual(['deploying', 'progressing', 'succeeded']);
     expect(await env.h.statusesOnceSeen(r1.release_id, 'superseded')).toEqual(['deploying', 'progressing', 'succeeded', 'superseded']);
     const app2 = await db().selectFrom('apps').selectAll().where('id', '=', r1.app_id).executeTakeFirstOrThrow();
@@ -63,10 +58,10 @@ describe.concurrent('rollouts to their terminal status', () => {
   it('rolling: a rollout that stops making progress fails on Kubernetes\' progress deadline', async () => {
     const ref = await createDeployRelease(env, { name: 'stuck' });
     const sse = await openEventStream(env, ref.app_id);
-    await waitStatus(ref, 'deploying');
+    await waitStatus(env, ref, 'deploying');
     await env.kube.apply(chartDeployment(env.namespace, ref, { behaviour: 'unready', placement: node.placement, progressDeadlineSeconds: 3 }));
-    await applied(ref, 1);
-    const row = await waitStatus(ref, 'failed', 90_000);
+    await applied(env, ref, 1);
+    const row = await waitStatus(env, ref, 'failed', 90_000);
     expect(row.diagnosis).toMatchObject({ code: 'progress-deadline-exceeded', evidence: { deployment: 'stuck', desired_replicas: 2, available_replicas: 0 } });
     expect(row.status_reason).toBe('The rollout stopped making progress for 3 s: 0 of 2 new pods became available.');
     const event = await sse.until('failed', (e) => e.data?.data?.status === 'failed');
@@ -75,20 +70,16 @@ describe.concurrent('rollouts to their terminal status', () => {
   });
 
   it('blue/green: Flagger initializes the first release, analyses and promotes the second; each step recorded', async () => {
-    const r1 = await createDeployRelease(env, { name: 'bluegreen', strategy: 'blue-green' });
-    await waitStatus(r1, 'deploying');
-    await installProgressive(env, r1, 'blue-green');
-    await applied(r1, 1);
-    await waitStatus(r1, 'succeeded', 120_000);
-    expect((await releaseRow(r1.release_id)).status_reason).toMatch(/^initialized: /);
+    const r1 = await firstProgressiveRelease(env, 'bluegreen', 'blue-green');
+    expect((await releaseRow(env, r1.release_id)).status_reason).toMatch(/^initialized: /);
 
     await successRate(r1, 100);
     const r2 = await updateRelease(env, r1, 'v2');
-    await waitStatus(r2, 'deploying');
+    await waitStatus(env, r2, 'deploying');
     await upgradeWorkload(env, r2, `registry.invalid/bluegreen:v2`);
-    await applied(r2, 2);
-    await waitStatus(r2, 'succeeded', 180_000);
-    expect((await releaseRow(r1.release_id)).status).toBe('superseded');
+    await applied(env, r2, 2);
+    await waitStatus(env, r2, 'succeeded', 180_000);
+    expect((await releaseRow(env, r1.release_id)).status).toBe('superseded');
     const steps = await db().selectFrom('canary_analysis').selectAll().where('release_id', '=', r2.release_id).orderBy('step').execute();
     expect(steps.length).toBeGreaterThanOrEqual(1);
     expect(steps[0]).toMatchObject({ step: 1, weight: 0, verdict: 'pass', failed_checks: 0 });
@@ -103,18 +94,14 @@ describe.concurrent('rollouts to their terminal status', () => {
   }, 300_000);
 
   it('canary: Flagger shifts traffic by weight; the watcher follows the weight and ends succeeded', async () => {
-    const r1 = await createDeployRelease(env, { name: 'canary', strategy: 'canary' });
-    await waitStatus(r1, 'deploying');
-    await installProgressive(env, r1, 'canary');
-    await applied(r1, 1);
-    await waitStatus(r1, 'succeeded', 120_000);
+    const r1 = await firstProgressiveRelease(env, 'canary', 'canary');
 
     await successRate(r1, 100);
     const r2 = await updateRelease(env, r1, 'v2');
-    await waitStatus(r2, 'deploying');
+    await waitStatus(env, r2, 'deploying');
     await upgradeWorkload(env, r2, `registry.invalid/canary:v2`);
-    await applied(r2, 2);
-    await waitStatus(r2, 'succeeded', 180_000);
+    await applied(env, r2, 2);
+    await waitStatus(env, r2, 'succeeded', 180_000);
     await env.h.statusesOnceSeen(r2.release_id, 'succeeded');
     const weights = env.h.statusEvents.filter((e) => e.data.release.release_id === r2.release_id && e.data.canary_weight !== undefined).map((e) => e.data.canary_weight);
     expect(weights).toContain(50);
@@ -124,18 +111,14 @@ describe.concurrent('rollouts to their terminal status', () => {
   }, 300_000);
 
   it('canary analysis failed: which metric, its value against the threshold, in GET /apps/{id} and SSE', async () => {
-    const r1 = await createDeployRelease(env, { name: 'badcanary', strategy: 'blue-green' });
-    await waitStatus(r1, 'deploying');
-    await installProgressive(env, r1, 'blue-green');
-    await applied(r1, 1);
-    await waitStatus(r1, 'succeeded', 120_000);
+    const r1 = await firstProgressiveRelease(env, 'badcanary', 'blue-green');
 
     await successRate(r1, 0);
     const r2 = await updateRelease(env, r1, 'v2');
     const sse = await openEventStream(env, r1.app_id);
-    await waitStatus(r2, 'deploying');
+    await waitStatus(env, r2, 'deploying');
     await upgradeWorkload(env, r2, `registry.invalid/badcanary:v2`);
-    await applied(r2, 2);
+    await applied(env, r2, 2);
     const event = await sse.until('failed', (e) => e.data?.data?.status === 'failed', 240_000);
     sse.close();
     const { body: app } = await env.h.call('GET', `/apps/${r1.app_id}`);
@@ -147,7 +130,7 @@ describe.concurrent('rollouts to their terminal status', () => {
     expect(d.evidence.flagger_events).toEqual(expect.arrayContaining([expect.stringMatching(/advancement success-rate 0\.00 < 99/)]));
     // The previous release still serves.
     expect(app.status).toBe('running');
-    expect((await releaseRow(r1.release_id)).status).toBe('succeeded');
+    expect((await releaseRow(env, r1.release_id)).status).toBe('succeeded');
     const steps = await db().selectFrom('canary_analysis').select(['verdict', 'failed_checks']).where('release_id', '=', r2.release_id).orderBy('step').execute();
     expect(steps.filter((s) => s.verdict === 'fail').length).toBeGreaterThanOrEqual(1);
   }, 300_000);

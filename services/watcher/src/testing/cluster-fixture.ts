@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { LABELS, MANAGED_BY, type ReleaseRefV1, type Strategy } from '@appserving/shared';
+import { DeployStepV1, LABELS, MANAGED_BY, type ReleaseRefV1, type Strategy } from '@appserving/shared';
 import { AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject, type V1Deployment, type V1Toleration } from '@kubernetes/client-node';
 import type { ClusterInfo } from '@appserving/test-cluster';
 import { startTestGateway, type TestGateway } from '../../../gateway/src/testing/test-gateway.ts';
-import { createHarness, type Harness } from './harness.ts';
+import { createHarness, waitFor, type Harness } from './harness.ts';
 import { registerTestCluster, startTestWatcher, type TestWatcher } from './test-watcher.ts';
 
 /**
@@ -214,4 +214,27 @@ export async function openEventStream(env: { gw: { base: string; adminToken: str
   };
   env.streams.add(stream);
   return stream;
+}
+
+/** The release's row as the watcher wrote it. */
+export function releaseRow(env: WatcherClusterEnv, id: string) {
+  return env.gw.database.db.selectFrom('releases').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+}
+
+/** Waits until the release's row shows `status`; gives that row. */
+export function waitStatus(env: WatcherClusterEnv, ref: ReleaseRefV1, status: string, timeoutMs = 60_000) {
+  return waitFor(
+    `${ref.app_name} v${ref.version} ${status}`,
+    async () => {
+      const row = await releaseRow(env, ref.release_id);
+      return row.status === status ? row : undefined;
+    },
+    timeoutMs,
+    200,
+  );
+}
+
+/** What the deployer publishes once helm applied the release. */
+export function applied(env: WatcherClusterEnv, ref: ReleaseRefV1, revision: number) {
+  return env.h.publish(DeployStepV1, `${ref.release_id}.deploy.applied`, ref.app_id, { release: ref, step: 'applied', helm_revision: revision });
 }

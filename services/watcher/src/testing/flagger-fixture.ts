@@ -1,6 +1,6 @@
 import { LABELS, type ReleaseRefV1 } from '@appserving/shared';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { appLabels, chartDeployment, type WatcherClusterEnv, type WorkloadOptions } from './cluster-fixture.ts';
+import { appLabels, applied, chartDeployment, createDeployRelease, waitStatus, type WatcherClusterEnv, type WorkloadOptions } from './cluster-fixture.ts';
 
 /** What the chart creates for a canary or blue/green app (services/deployer/chart/templates/canary.yaml), for tests. */
 export function chartCanary(env: WatcherClusterEnv, ref: ReleaseRefV1, strategy: 'canary' | 'blue-green', analysis: Record<string, unknown> = {}): KubernetesObject {
@@ -58,6 +58,16 @@ export async function installProgressive(env: WatcherClusterEnv, ref: ReleaseRef
   if (strategy === 'canary') await env.kube.apply(chartIngress(env, ref));
   await env.kube.apply(chartMetricTemplate(env, ref));
   await env.kube.apply(chartCanary(env, ref, strategy));
+}
+
+/** An app's first progressive release, installed as helm would and initialized by Flagger: `succeeded`. */
+export async function firstProgressiveRelease(env: WatcherClusterEnv, name: string, strategy: 'canary' | 'blue-green'): Promise<ReleaseRefV1> {
+  const ref = await createDeployRelease(env, { name, strategy });
+  await waitStatus(env, ref, 'deploying');
+  await installProgressive(env, ref, strategy);
+  await applied(env, ref, 1);
+  await waitStatus(env, ref, 'succeeded', 120_000);
+  return ref;
 }
 
 /**
