@@ -21,6 +21,13 @@ export const builderSettings = {
     description:
       'URL at which Kaniko build Pods reach the builder to download their artifact (e.g. http://appserving-builder.appserving.svc:9113). Empty: http://APPSERVING_HTTP_HOST:APPSERVING_BUILDER_PORT, only right when the cluster can reach that address.',
   }),
+  builderPodListen: setting({
+    env: 'APPSERVING_BUILDER_POD_LISTEN',
+    schema: Type.String({ pattern: '^(\\[[0-9a-fA-F:.]+\\]|[0-9.]+|[A-Za-z0-9.-]+):[0-9]{1,5}$' }),
+    default: '',
+    description:
+      'A second address (host:port) the builder listens on, serving only the build artifact download, for build Pods that cannot reach APPSERVING_HTTP_HOST: e.g. the local cluster\'s node address (`scripts/start.sh` sets it). APPSERVING_BUILDER_PUBLIC_URL then names it. Empty: none.',
+  }),
   registry: setting({
     env: 'APPSERVING_REGISTRY',
     schema: Type.String({ pattern: '^[A-Za-z0-9.\\-\\[\\]:]+(/[a-z0-9._\\-/]+)?$' }),
@@ -33,6 +40,13 @@ export const builderSettings = {
     schema: Type.Boolean(),
     default: false,
     description: 'Speak plain HTTP (no TLS) to APPSERVING_REGISTRY, for a local registry. Base images on the same host are pulled the same way.',
+  }),
+  buildPodRegistry: setting({
+    env: 'APPSERVING_BUILD_POD_REGISTRY',
+    schema: Type.String({ pattern: '^[A-Za-z0-9.\\-\\[\\]:]+$' }),
+    default: '',
+    description:
+      'The registry of APPSERVING_REGISTRY as build Pods reach it (host[:port]), when they cannot use its own name: Kaniko pushes there and pulls base images of APPSERVING_REGISTRY\'s host through it; images are recorded under APPSERVING_REGISTRY\'s name. E.g. the local cluster, whose registry listens on 127.0.0.1 of the machine, reached by pods at the node\'s address. Empty: the same name.',
   }),
   registryUsername: setting({
     env: 'APPSERVING_REGISTRY_USERNAME',

@@ -10,6 +10,7 @@ import {
 } from '@appserving/shared';
 import { createClusterAccessProvider } from '@appserving/shared/kube';
 import { createArtifactStore, type ArtifactStore, type HostResolver } from '@appserving/shared/artifacts';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { registerBuildArtifactsRoute } from './adapters/build-artifacts.route.ts';
 import { createBuildMetrics } from './adapters/build-metrics.ts';
 import { KanikoBuilds } from './adapters/kaniko-builds.ts';
@@ -61,6 +62,9 @@ export function createBuilder(runtime: Runtime, config: BuilderConfig, options: 
   ]);
   const server = createOpsServer(runtime, runtime.readinessChecks(consumerReadiness([runner])));
   registerBuildArtifactsRoute(server, { box, store: () => store });
+  // Build Pods that cannot reach the ops server's address download their artifact here, and find nothing else.
+  const podServer = config.builderPodListen ? createPodArtifactServer() : undefined;
+  if (podServer) registerBuildArtifactsRoute(podServer, { box, store: () => store });
 
   return {
     name: 'builder',
@@ -76,12 +80,28 @@ export function createBuilder(runtime: Runtime, config: BuilderConfig, options: 
       }
       runner.start();
       const address = await server.listen({ host: config.httpHost, port: config.httpPort });
+      if (podServer) {
+        const { host, port } = splitHostPort(config.builderPodListen);
+        const podAddress = await podServer.listen({ host, port });
+        runtime.log.info({ address: podAddress }, 'build artifact downloads for build Pods served here too');
+      }
       runtime.log.info({ address, registry: config.registry || null, buildNamespace: config.buildNamespace, defaultMethod: config.buildDefaultMethod }, 'builder started');
     },
     stopConsuming: (graceMs) => runner.stop(graceMs),
     async closeServer() {
       await server.close();
+      await podServer?.close();
       await registry.close();
     },
   };
+}
+
+/** The artifact-only server of APPSERVING_BUILDER_POD_LISTEN (no health, readiness or metrics there). */
+function createPodArtifactServer(): FastifyInstance {
+  return Fastify({ logger: false });
+}
+
+function splitHostPort(value: string): { host: string; port: number } {
+  const colon = value.lastIndexOf(':');
+  return { host: value.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(value.slice(colon + 1)) };
 }

@@ -1,4 +1,4 @@
-import { commonSettings, portSchema, setting } from '@appserving/shared';
+import { commonSettings, PodPlacement, portSchema, setting } from '@appserving/shared';
 import { artifactSettings } from '@appserving/shared/artifacts';
 import Type from 'typebox';
 
@@ -45,12 +45,26 @@ export const gatewaySettings = {
     description:
       'How long an uploaded artifact (POST /artifacts) is kept after its last upload and the last release created from it, in ms; an unfinished release keeps it too. 0 keeps uploads forever. Default 30 days (docs/artifacts.md).',
   }),
+  webDir: setting({
+    env: 'APPSERVING_WEB_DIR',
+    schema: Type.String({ minLength: 1 }),
+    default: '',
+    description:
+      'Folder of the built web console (packages/web/dist), served at /console/ on the API port. Empty: the build in this repository, when there is one (scripts/start.sh builds it); `off`: no console.',
+  }),
   localClusterKubeconfig: setting({
     env: 'APPSERVING_LOCAL_CLUSTER_KUBECONFIG',
     schema: Type.String({ minLength: 1 }),
     default: '',
     description:
       'Kubeconfig file of the `local` cluster, registered (as the default cluster) at start, e.g. `~/.cache/appserving/cluster/run-26400/kubeconfig.yaml` written by `pnpm cluster:up`. Empty: none.',
+  }),
+  localClusterPlacement: setting({
+    env: 'APPSERVING_LOCAL_CLUSTER_PLACEMENT',
+    schema: PodPlacement,
+    default: {},
+    description:
+      'Where the pods of apps and builds on the `local` cluster run, as JSON: {"node_selector":{…},"tolerations":[…]} (the placement of POST /clusters). `scripts/start.sh` sets it to the local control plane\'s real node. Empty: anywhere.',
   }),
   localClusterPrometheusUrl: setting({
     env: 'APPSERVING_LOCAL_CLUSTER_PROMETHEUS_URL',

@@ -3,7 +3,8 @@
 #   $CACHE/cluster/<component>-<version>/bin/...   (CACHE = ${APPSERVING_CACHE:-$HOME/.cache/appserving})
 # Versions come from ../versions.env only. A component whose cache entry exists is skipped; a component is built in
 # a temporary directory and renamed into place at the end, so an interrupted build never leaves a usable half entry.
-# Usage: build.sh [component...]   (components: k8s etcd kwok flagger helm; default: all)
+# Usage: build.sh [component...]   (components: k8s etcd kwok flagger helm kubelet containerd runc kaniko pause
+# traefik; default: all)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -76,8 +77,11 @@ gobuild_live() {
   fi
 }
 
-build_k8s() {
-  local bin=$1 vlog=$2
+# k8s_build NAME BIN VLOG PACKAGE...: builds Kubernetes commands from the k8s.io/kubernetes module at K8S_VERSION in
+# the current (empty) directory, with the version in their ldflags.
+k8s_build() {
+  local name=$1 bin=$2 vlog=$3; shift 3
+  local pkgs=("$@")
   local staging=v0.${K8S_VERSION#v1.}
   local gomod
   gomod=$("$GO" mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/^\s*"GoMod": "\(.*\)",$/\1/p')
@@ -87,9 +91,7 @@ build_k8s() {
     grep -oE '^\s*k8s\.io/[a-z0-9-]+ => \./staging' "$gomod" | awk -v v="$staging" '{printf "\t%s => %s %s\n", $1, $1, v}'
     printf ')\n'
   } >go.mod
-  local pkgs=(k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
-    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl)
-  log "k8s: resolving modules"
+  log "$name: resolving modules"
   "$GO" get "${pkgs[@]/%/@$K8S_VERSION}" >/dev/null 2>&1 || "$GO" get "${pkgs[@]/%/@$K8S_VERSION}"
   # The version ldflags are required: Flagger and helm parse /version, which would otherwise be v0.0.0-master.
   local minor; minor=$(echo "$K8S_VERSION" | cut -d. -f2)
@@ -98,9 +100,63 @@ build_k8s() {
     ldf+=" -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
     ldf+=" -X $p.gitCommit=0000000000000000000000000000000000000000 -X $p.buildDate=1970-01-01T00:00:00Z"
   done
-  log "k8s: compiling ${pkgs[*]##*/} in one go build (-p $JOBS)"
+  log "$name: compiling ${pkgs[*]##*/} in one go build (-p $JOBS)"
   gobuild_live "$vlog" -ldflags "$ldf" -o "$bin/" "${pkgs[@]}"
-  "$bin/kube-apiserver" --version
+}
+
+build_k8s() {
+  k8s_build k8s "$1" "$2" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
+  "$1/kube-apiserver" --version
+}
+
+# The real node (docs/local-cluster.md, "The real node"): the kubelet of the same Kubernetes version (its own cache
+# entry, so a cluster built before the node existed keeps its control plane binaries; the Go build cache shares
+# the packages both compile).
+build_kubelet() {
+  k8s_build kubelet "$1" "$2" k8s.io/kubernetes/cmd/kubelet
+  "$1/kubelet" --version
+}
+
+# containerd 2 (Kubernetes 1.36 supports no older one), its runc shim and ctr, without cgo (no btrfs snapshotter).
+build_containerd() {
+  local m=github.com/containerd/containerd/v2
+  GOFLAGS="$GOFLAGS -tags=no_btrfs" go_install "$1" "$2" "-s -w -X $m/version.Version=$CONTAINERD_VERSION -X $m/version.Package=$m" \
+    "$m/cmd/containerd@$CONTAINERD_VERSION" "$m/cmd/containerd-shim-runc-v2@$CONTAINERD_VERSION" "$m/cmd/ctr@$CONTAINERD_VERSION" &&
+    "$1/containerd" --version
+}
+
+# runc with seccomp (cgo and Debian's libseccomp-dev): Debian 12's runc 1.1 is too old for containerd 2's runtime spec.
+build_runc() {
+  [ -f /usr/include/seccomp.h ] || { echo "runc: needs Debian's libseccomp-dev (apt-get install -y libseccomp-dev)" >&2; return 1; }
+  CGO_ENABLED=1 GOFLAGS="$GOFLAGS -tags=seccomp" go_install "$1" "$2" "-s -w -X main.version=${RUNC_VERSION#v}" \
+    "github.com/opencontainers/runc@$RUNC_VERSION" && "$1/runc" --version | head -1
+}
+
+# Kaniko's executor (the image of build Pods on the real node); upstream is archived, v1.23.2 is served by the proxy.
+build_kaniko() {
+  go_install "$1" "$2" "-s -w -X github.com/GoogleContainerTools/kaniko/pkg/version.version=$KANIKO_VERSION" \
+    "github.com/GoogleContainerTools/kaniko/cmd/executor@$KANIKO_VERSION" && "$1/executor" version
+}
+
+# Traefik, the local cluster's Gateway API implementation (ADR 0020): its module carries replace directives, so it is
+# built as the main module from a copy of the module cache's tree (webui assets included, as published).
+build_traefik() {
+  local bin=$1 vlog=$2 src
+  src=$("$GO" mod download -json "github.com/traefik/traefik/v3@$TRAEFIK_VERSION" | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p')
+  cp -r "$src" traefik && chmod -R u+w traefik
+  log "traefik: resolving modules"
+  (cd traefik && "$GO" mod download >/dev/null 2>&1 || "$GO" mod download)
+  local v=github.com/traefik/traefik/v3/pkg/version
+  (cd traefik && gobuild_live "$vlog" -ldflags "-s -w -X $v.Version=$TRAEFIK_VERSION -X $v.Codename=appserving -X $v.BuildDate=1970-01-01T00:00:00Z" \
+    -o "$bin/traefik" ./cmd/traefik) && "$bin/traefik" version | head -1
+}
+
+# The sandbox ("pause") container, compiled statically from the C source in the Kubernetes module.
+build_pause() {
+  local src
+  src=$("$GO" mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p')/build/pause/linux/pause.c
+  gcc -Os -static -Wall -Werror -DVERSION="$K8S_VERSION-appserving" -o "$1/pause" "$src" && strip "$1/pause" && "$1/pause" -v
 }
 
 build_etcd() {
@@ -145,7 +201,7 @@ build_helm() {
     "$1/helm" version --short
 }
 
-ALL=(k8s etcd kwok flagger helm)
+ALL=(k8s etcd kwok flagger helm kubelet containerd runc kaniko pause traefik)
 WANT=("$@")
 [ ${#WANT[@]} -gt 0 ] || WANT=("${ALL[@]}")
 total_start=$(date +%s)
@@ -156,6 +212,12 @@ for c in "${WANT[@]}"; do
   kwok) build_component kwok "$KWOK_VERSION" build_kwok ;;
   flagger) build_component flagger "$FLAGGER_VERSION-loopback" build_flagger ;;
   helm) build_component helm "$HELM_VERSION" build_helm ;;
+  kubelet) build_component kubelet "$K8S_VERSION" build_kubelet ;;
+  containerd) build_component containerd "$CONTAINERD_VERSION" build_containerd ;;
+  runc) build_component runc "$RUNC_VERSION" build_runc ;;
+  kaniko) build_component kaniko "$KANIKO_VERSION" build_kaniko ;;
+  pause) build_component pause "$K8S_VERSION" build_pause ;;
+  traefik) build_component traefik "$TRAEFIK_VERSION" build_traefik ;;
   *) echo "cluster-build: unknown component '$c' (known: ${ALL[*]})" >&2; exit 2 ;;
   esac
 done

@@ -12,6 +12,12 @@ import { ensurePki } from './pki.ts';
 import { clusterPorts, portBaseFromEnv } from './ports.ts';
 import type { ClusterPorts } from './ports.ts';
 import { ensureBinaries, ensureDebianPackages } from './prerequisites.ts';
+import { cleanupNode } from './node/node-cleanup.ts';
+import { ensureNodeImages, pushNodeImages } from './node/node-images.ts';
+import type { NodeImages } from './node/node-images.ts';
+import { nodeLayout, REAL_NODE_LABEL, REAL_NODE_LABEL_VALUE } from './node/node-layout.ts';
+import { REAL_NODE_TAINT } from './node/kubelet.ts';
+import { realNodePrerequisites, startRealNode } from './node/real-node.ts';
 import { isOurProcess, liveGroupMembers, rssKiB, startProcess, stopProcessGroup, waitFor } from './processes.ts';
 import type { StartedProcess } from './processes.ts';
 import { binaryPaths, cacheRoot, readVersions } from './versions.ts';
@@ -33,10 +39,41 @@ export interface ClusterInfo {
   readonly podLogDir: string;
   readonly kubectlBinary: string;
   readonly helmBinary: string;
+  /** The simulated (kwok) node. */
   readonly nodeName: string;
+  /** The real node (kubelet, containerd, runc), when the cluster has one (APPSERVING_CLUSTER_REAL_NODE is not 0). */
+  readonly realNode?: RealNodeInfo;
   /** Every 127.0.0.1 port of the cluster (apiserver, kwok's kubelet server, Flagger, ...). */
   readonly ports: ClusterPorts;
   readonly versions: Versions;
+}
+
+/** The real node: where pods run for real (docs/local-cluster.md, "The real node"). */
+export interface RealNodeInfo {
+  readonly name: string;
+  /** The node's address on its bridge (the pods' gateway); pods reach the registry relay and the platform here. */
+  readonly nodeIp: string;
+  /** The pods' subnet on the bridge. */
+  readonly subnet: string;
+  /** The local registry as pods reach it (`<nodeIp>:<registry port>`), e.g. for Kaniko's pushes. */
+  readonly registryHostForPods: string;
+  /** The node's images in the local registry (runtimes for apps, curl, Kaniko, pause). */
+  readonly images: NodeImages;
+  /** What a pod needs to run there: this node selector and toleration (the node is tainted). */
+  readonly placement: {
+    readonly nodeSelector: Record<string, string>;
+    readonly tolerations: { key: string; operator: 'Equal'; value: string; effect: string }[];
+  };
+  /** The StorageClass of the cluster's volume provisioner (kube-controller-manager's hostPath provisioner). */
+  readonly storageClass: string;
+}
+
+/** The default StorageClass of the local cluster: PersistentVolumes are directories on this machine. */
+export const LOCAL_STORAGE_CLASS = 'local-hostpath';
+
+/** APPSERVING_CLUSTER_REAL_NODE=0 starts the control plane without the real node (machines that cannot run containers). */
+export function realNodeWanted(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.APPSERVING_CLUSTER_REAL_NODE !== '0' && env.APPSERVING_CLUSTER_REAL_NODE !== 'false';
 }
 
 export interface Cluster extends ClusterInfo {
@@ -54,7 +91,7 @@ export interface StartClusterOptions {
 }
 
 interface ClusterState {
-  readonly info: ClusterInfo;
+  info: ClusterInfo;
   processes: StartedProcess[];
   /** pids of the processes using the cluster (one entry per use, e.g. per vitest project). */
   owners: number[];
@@ -94,12 +131,26 @@ function pidAlive(pid: number): boolean {
 
 async function healthy(state: ClusterState, dir: string): Promise<boolean> {
   if (!state.processes.every((p) => isOurProcess(p.pid, p.binary))) return false;
+  // A cluster started without the real node (or before it existed) is replaced when one is wanted now.
+  if (realNodeWanted() && !state.info.realNode) return false;
   try {
     const pki = ensurePki(join(dir, 'pki'));
-    return await probeOk(`${state.info.apiserverUrl}/readyz`, { ca: readFileSync(pki.caCert, 'utf8'), token: pki.adminToken });
+    const opts = { ca: readFileSync(pki.caCert, 'utf8'), token: pki.adminToken };
+    if (!(await probeOk(`${state.info.apiserverUrl}/readyz`, opts))) return false;
+    if (!state.info.realNode) return true;
+    const node = JSON.parse((await probe(`${state.info.apiserverUrl}/api/v1/nodes/${state.info.realNode.name}`, opts)).body) as NodeStatus;
+    return nodeReady(node);
   } catch {
     return false;
   }
+}
+
+interface NodeStatus {
+  status?: { conditions?: { type: string; status: string }[] };
+}
+
+function nodeReady(node: NodeStatus): boolean {
+  return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 }
 
 /**
@@ -139,12 +190,18 @@ async function stopAll(state: ClusterState | undefined, dir: string, binaries: r
   }
   const survivors = [...known.flatMap((p) => liveGroupMembers(p.pid)), ...leftoverProcesses(dir, binaries)];
   if (survivors.length > 0) throw new Error(`cluster processes still running after stop: ${survivors.join(', ')}`);
+  // The real node's pods, shims, mounts, cgroups and bridge outlive its processes: remove them before any file.
+  await cleanupNode(nodeLayout(join(dir, 'data'), clusterPorts(portBaseOf(dir)), portBaseOf(dir)), binaryPaths(state?.info.versions ?? readVersions()));
   rmSync(join(dir, 'state.json'), { force: true });
   rmSync(join(dir, 'data'), { recursive: true, force: true });
 }
 
+function portBaseOf(dir: string): number {
+  return Number(/run-(\d+)$/.exec(dir)?.[1] ?? portBaseFromEnv());
+}
+
 function allBinaries(l: Pick<ClusterLayout, 'bins'>): string[] {
-  return [...Object.values(l.bins), '/usr/bin/prometheus', '/usr/bin/docker-registry'];
+  return [...Object.values(l.bins), '/usr/bin/prometheus', '/usr/bin/docker-registry', '/usr/bin/socat'];
 }
 
 /**
@@ -265,8 +322,16 @@ export async function clusterStatus(portBase = portBaseFromEnv()): Promise<Clust
 async function launch(dir: string, portBase: number, versions: Versions, opts: StartClusterOptions, log: (l: string) => void): Promise<ClusterInfo> {
   const t0 = Date.now();
   const since = () => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
-  ensureDebianPackages(versions, log);
+  const withNode = realNodeWanted();
+  ensureDebianPackages(versions, log, { node: withNode });
   await ensureBinaries(versions, log);
+  if (withNode) {
+    const problems = realNodePrerequisites();
+    if (problems.length > 0) {
+      throw new Error(`the real node cannot run on this machine: ${problems.join('; ')} (APPSERVING_CLUSTER_REAL_NODE=0 starts the cluster without it)`);
+    }
+    await ensureNodeImages(versions, binaryPaths(versions), log);
+  }
 
   const paths = components.layoutPaths(dir);
   for (const d of [paths.dataDir, paths.logDir, paths.podLogDir]) {
@@ -283,6 +348,7 @@ async function launch(dir: string, portBase: number, versions: Versions, opts: S
     ...gatewayApiCrdFiles(versions.GATEWAY_API_VERSION),
   ];
 
+  const node = nodeLayout(l.dataDir, l.ports, portBase);
   const info: ClusterInfo = {
     kubeconfigPath: l.kubeconfigPath,
     apiserverUrl: components.apiserverUrl(l),
@@ -337,9 +403,40 @@ async function launch(dir: string, portBase: number, versions: Versions, opts: S
     kubectl('apply', '-f', nodeFile);
     const flagger = start(components.flagger(l));
 
+    const registryReady = waitFor('registry', () => probeOk(`${info.registryUrl}/v2/`), { timeoutMs: 30_000, process: reg });
+    let realNode: RealNodeInfo | undefined;
+    const nodeReady = !withNode
+      ? Promise.resolve()
+      : registryReady.then(async () => {
+          const images = await pushNodeImages(versions, l.bins, info.registryHost);
+          log(`node images pushed to ${info.registryHost} (${since()})`);
+          await startRealNode(
+            { layout: node, bins: l.bins, pki: l.pki, logDir: l.logDir, apiserverUrl: info.apiserverUrl, caPem: ca, registryHost: info.registryHost, images, start, api },
+            log,
+          );
+          realNode = {
+            name: node.name,
+            nodeIp: node.nodeIp,
+            subnet: node.subnet,
+            registryHostForPods: `${node.nodeIp}:${node.ports.registryRelay}`,
+            images,
+            placement: {
+              nodeSelector: { [REAL_NODE_LABEL]: REAL_NODE_LABEL_VALUE },
+              tolerations: [{ key: REAL_NODE_TAINT.key, operator: 'Equal', value: REAL_NODE_TAINT.value, effect: REAL_NODE_TAINT.effect }],
+            },
+            storageClass: LOCAL_STORAGE_CLASS,
+          };
+          log(`real node ${node.name} Ready (${since()})`);
+        });
+    // PersistentVolumeClaims without a class get a directory on this machine (kube-controller-manager's provisioner).
+    const storageClassFile = join(dir, 'storage-class.yaml');
+    writeFileSync(storageClassFile, JSON.stringify(storageClassManifest()));
+    kubectl('apply', '-f', storageClassFile);
+
     await Promise.all([
+      nodeReady,
       waitFor('prometheus', () => probeOk(`${info.prometheusUrl}/-/ready`), { timeoutMs: 60_000, process: prom }),
-      waitFor('registry', () => probeOk(`${info.registryUrl}/v2/`), { timeoutMs: 30_000, process: reg }),
+      registryReady,
       waitFor('kube-scheduler', () => probeOk(`https://127.0.0.1:${l.ports.scheduler}/healthz`), { timeoutMs: 60_000, process: scheduler }),
       waitFor(
         'kube-controller-manager (default ServiceAccount)',
@@ -356,13 +453,26 @@ async function launch(dir: string, portBase: number, versions: Versions, opts: S
       ),
       waitFor('flagger', () => probeOk(`http://127.0.0.1:${l.ports.flagger}/healthz`), { timeoutMs: 60_000, process: flagger }),
     ]);
+    const ready: ClusterInfo = realNode ? { ...info, realNode } : info;
+    state.info = ready;
     state.startSeconds = (Date.now() - t0) / 1000;
     writeState(dir, state);
     log(`cluster ready in ${since()}: kubeconfig ${info.kubeconfigPath}`);
-    return info;
+    return ready;
   } catch (err) {
     log(`start failed: ${err instanceof Error ? err.message : String(err)}`);
     await stopAll(state, dir, allBinaries(l), log).catch(() => {});
     throw err;
   }
+}
+
+function storageClassManifest(): Record<string, unknown> {
+  return {
+    apiVersion: 'storage.k8s.io/v1',
+    kind: 'StorageClass',
+    metadata: { name: LOCAL_STORAGE_CLASS, annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
+    provisioner: 'kubernetes.io/host-path',
+    reclaimPolicy: 'Delete',
+    volumeBindingMode: 'Immediate',
+  };
 }

@@ -96,6 +96,9 @@ export function kubeApiserver(l: ClusterLayout): StartOptions {
       '--endpoint-reconciler-type=none',
       // pods/log and exec go to the "kubelet" at the node's InternalIP (127.0.0.1), i.e. kwok's server.
       '--kubelet-preferred-address-types=InternalIP',
+      // The real node's kubelet accepts only clients with a certificate of the cluster's CA.
+      `--kubelet-client-certificate=${l.pki.kubeletClientCert}`,
+      `--kubelet-client-key=${l.pki.kubeletClientKey}`,
       '--allow-privileged=true',
       '--profiling=false',
       '--enable-priority-and-fairness=false',
@@ -117,6 +120,9 @@ export function kubeControllerManager(l: ClusterLayout): StartOptions {
       `--service-account-private-key-file=${l.pki.serviceAccountKey}`,
       `--root-ca-file=${l.pki.caCert}`,
       '--use-service-account-credentials=false',
+      // Dynamic volumes for the local cluster: a PersistentVolume is a directory /tmp/hostpath_pv/<uuid> on this
+      // machine, which the real node mounts into its pods (a provisioner for one-machine clusters only).
+      '--enable-hostpath-provisioner=true',
       `--service-cluster-ip-range=${SERVICE_CIDR}`,
       '--profiling=false',
       '--v=1',

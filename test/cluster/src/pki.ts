@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { REAL_NODE_NAME } from './node/node-layout.ts';
 
 /** Key material of one local cluster: a CA, the apiserver's serving pair, the service-account key pair, a token. */
 export interface Pki {
@@ -13,9 +14,17 @@ export interface Pki {
   readonly serviceAccountPub: string;
   readonly tokenFile: string;
   readonly adminToken: string;
+  /** The real node's kubelet token (user system:node:<name>, group system:nodes). */
+  readonly nodeToken: string;
+  /** The API server's client certificate for kubelets (logs, exec, port-forward), signed by the CA. */
+  readonly kubeletClientCert: string;
+  readonly kubeletClientKey: string;
 }
 
-function paths(dir: string): Omit<Pki, 'adminToken'> {
+/** The real node kubelet's identity, in the token file. */
+const NODE_USER = `system:node:${REAL_NODE_NAME}`;
+
+function paths(dir: string): Omit<Pki, 'adminToken' | 'nodeToken'> {
   return {
     dir,
     caCert: join(dir, 'ca.crt'),
@@ -24,6 +33,8 @@ function paths(dir: string): Omit<Pki, 'adminToken'> {
     serviceAccountKey: join(dir, 'sa.key'),
     serviceAccountPub: join(dir, 'sa.pub'),
     tokenFile: join(dir, 'tokens.csv'),
+    kubeletClientCert: join(dir, 'kubelet-client.crt'),
+    kubeletClientKey: join(dir, 'kubelet-client.key'),
   };
 }
 
@@ -57,6 +68,30 @@ export function ensurePki(dir: string): Pki {
     rmSync(dir, { recursive: true, force: true });
     renameSync(tmp, dir);
   }
-  const adminToken = readFileSync(join(dir, 'tokens.csv'), 'utf8').split(',')[0] ?? '';
-  return { ...paths(dir), adminToken };
+  addRealNodeCredentials(dir);
+  const lines = readFileSync(join(dir, 'tokens.csv'), 'utf8').split('\n');
+  const adminToken = lines[0]?.split(',')[0] ?? '';
+  const nodeToken = lines.find((line) => line.split(',')[1] === NODE_USER)?.split(',')[0] ?? '';
+  return { ...paths(dir), adminToken, nodeToken };
+}
+
+/**
+ * The real node's credentials, added to a PKI made before the node existed: the kubelet's token (the API server
+ * reads the token file when it starts, so a cluster started before this must be restarted; healthy() notices the
+ * missing node) and the API server's client certificate for the kubelet.
+ */
+function addRealNodeCredentials(dir: string): void {
+  const tokens = readFileSync(join(dir, 'tokens.csv'), 'utf8');
+  if (!tokens.split('\n').some((line) => line.split(',')[1] === NODE_USER)) {
+    writeFileSync(join(dir, 'tokens.csv'), `${tokens.trimEnd()}\n${randomBytes(24).toString('hex')},${NODE_USER},${NODE_USER},"system:nodes"\n`, { mode: 0o600 });
+  }
+  if (!existsSync(join(dir, 'kubelet-client.crt'))) {
+    const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+    openssl(dir, 'req', ...ec, '-keyout', 'kubelet-client.key.tmp', '-out', 'kubelet-client.csr', '-subj', '/O=system:masters/CN=kube-apiserver-kubelet-client');
+    writeFileSync(join(dir, 'kubelet-client.ext'), 'extendedKeyUsage=clientAuth\n');
+    openssl(dir, 'x509', '-req', '-in', 'kubelet-client.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
+      '-out', 'kubelet-client.crt.tmp', '-days', '3650', '-extfile', 'kubelet-client.ext');
+    renameSync(join(dir, 'kubelet-client.key.tmp'), join(dir, 'kubelet-client.key'));
+    renameSync(join(dir, 'kubelet-client.crt.tmp'), join(dir, 'kubelet-client.crt'));
+  }
 }

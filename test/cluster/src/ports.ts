@@ -12,6 +12,12 @@ export interface ClusterPorts {
   readonly flagger: number;
   readonly prometheus: number;
   readonly registry: number;
+  /** The real node's kubelet (HTTPS, on the node's bridge address, where the API server reaches it). */
+  readonly kubelet: number;
+  /** The real node's kubelet health endpoint (127.0.0.1). */
+  readonly kubeletHealthz: number;
+  /** The registry as pods on the real node reach it: a relay on the node's bridge address to the registry. */
+  readonly registryRelay: number;
 }
 
 export const DEFAULT_PORT_BASE = 26400;
@@ -30,6 +36,9 @@ export function clusterPorts(base: number): ClusterPorts {
     flagger: base + 6,
     prometheus: base + 7,
     registry: base + 8,
+    kubelet: base + 9,
+    kubeletHealthz: base + 10,
+    registryRelay: base + 8,
   };
 }
 

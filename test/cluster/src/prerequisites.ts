@@ -8,11 +8,16 @@ import type { Versions } from './versions.ts';
 const DEBIAN_BINARIES: Record<string, string> = {
   prometheus: '/usr/bin/prometheus',
   'docker-registry': '/usr/bin/docker-registry',
+  'containernetworking-plugins': '/usr/lib/cni/bridge',
+  iptables: '/usr/sbin/iptables',
+  'libseccomp-dev': '/usr/include/seccomp.h',
+  socat: '/usr/bin/socat',
+  mmdebstrap: '/usr/bin/mmdebstrap',
 };
 
-/** Installs the Debian packages (Prometheus, registry) when missing; CI machines may be fresh. */
-export function ensureDebianPackages(v: Versions, log: (line: string) => void): void {
-  const wanted = [v.DEBIAN_PROMETHEUS_PACKAGE, v.DEBIAN_REGISTRY_PACKAGE];
+/** Installs the Debian packages (Prometheus, registry, and the real node's) when missing; CI machines may be fresh. */
+export function ensureDebianPackages(v: Versions, log: (line: string) => void, opts: { node: boolean } = { node: true }): void {
+  const wanted = [v.DEBIAN_PROMETHEUS_PACKAGE, v.DEBIAN_REGISTRY_PACKAGE, ...(opts.node ? v.DEBIAN_NODE_PACKAGES.split(/\s+/).filter(Boolean) : [])];
   const missing = wanted.filter((pkg) => !existsSync(DEBIAN_BINARIES[pkg] ?? `/usr/bin/${pkg}`));
   if (missing.length === 0) return;
   log(`installing Debian packages: ${missing.join(' ')}`);

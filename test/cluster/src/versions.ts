@@ -13,14 +13,19 @@ export interface Versions {
   readonly FLAGGER_VERSION: string;
   readonly HELM_VERSION: string;
   readonly GATEWAY_API_VERSION: string;
+  readonly CONTAINERD_VERSION: string;
+  readonly RUNC_VERSION: string;
+  readonly KANIKO_VERSION: string;
   readonly GO_MIN_VERSION: string;
   readonly DEBIAN_PROMETHEUS_PACKAGE: string;
   readonly DEBIAN_REGISTRY_PACKAGE: string;
+  /** Space-separated Debian packages of the real node. */
+  readonly DEBIAN_NODE_PACKAGES: string;
 }
 
 const required: readonly (keyof Versions)[] = [
-  'K8S_VERSION', 'ETCD_VERSION', 'KWOK_VERSION', 'FLAGGER_VERSION', 'HELM_VERSION', 'GATEWAY_API_VERSION', 'GO_MIN_VERSION',
-  'DEBIAN_PROMETHEUS_PACKAGE', 'DEBIAN_REGISTRY_PACKAGE',
+  'K8S_VERSION', 'ETCD_VERSION', 'KWOK_VERSION', 'FLAGGER_VERSION', 'HELM_VERSION', 'GATEWAY_API_VERSION', 'CONTAINERD_VERSION',
+  'RUNC_VERSION', 'KANIKO_VERSION', 'GO_MIN_VERSION', 'DEBIAN_PROMETHEUS_PACKAGE', 'DEBIAN_REGISTRY_PACKAGE', 'DEBIAN_NODE_PACKAGES',
 ];
 
 export function readVersions(file = join(packageDir, 'versions.env')): Versions {
@@ -29,7 +34,8 @@ export function readVersions(file = join(packageDir, 'versions.env')): Versions 
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) continue;
     const eq = line.indexOf('=');
-    if (eq > 0) values.set(line.slice(0, eq), line.slice(eq + 1));
+    // The file is also sourced by bash, so a value with spaces is double-quoted there.
+    if (eq > 0) values.set(line.slice(0, eq), line.slice(eq + 1).replace(/^"(.*)"$/, '$1'));
   }
   const missing = required.filter((key) => !values.get(key));
   if (missing.length > 0) throw new Error(`${file}: missing ${missing.join(', ')}`);
@@ -51,6 +57,16 @@ export interface BinaryPaths {
   readonly kwok: string;
   readonly flagger: string;
   readonly helm: string;
+  readonly kubelet: string;
+  readonly containerd: string;
+  /** containerd-shim-runc-v2, found by containerd on its PATH (the directory of `containerd`). */
+  readonly containerdShim: string;
+  readonly ctr: string;
+  readonly runc: string;
+  /** Kaniko's executor, made into the build image of the real node. */
+  readonly kanikoExecutor: string;
+  /** The static sandbox ("pause") binary, made into the real node's sandbox image. */
+  readonly pause: string;
 }
 
 export function flaggerCacheKey(v: Versions): string {
@@ -70,5 +86,12 @@ export function binaryPaths(v: Versions, cache = cacheRoot()): BinaryPaths {
     kwok: join(dir(`kwok-${v.KWOK_VERSION}`), 'kwok'),
     flagger: join(dir(flaggerCacheKey(v)), 'flagger'),
     helm: join(dir(`helm-${v.HELM_VERSION}`), 'helm'),
+    kubelet: join(dir(`kubelet-${v.K8S_VERSION}`), 'kubelet'),
+    containerd: join(dir(`containerd-${v.CONTAINERD_VERSION}`), 'containerd'),
+    containerdShim: join(dir(`containerd-${v.CONTAINERD_VERSION}`), 'containerd-shim-runc-v2'),
+    ctr: join(dir(`containerd-${v.CONTAINERD_VERSION}`), 'ctr'),
+    runc: join(dir(`runc-${v.RUNC_VERSION}`), 'runc'),
+    kanikoExecutor: join(dir(`kaniko-${v.KANIKO_VERSION}`), 'executor'),
+    pause: join(dir(`pause-${v.K8S_VERSION}`), 'pause'),
   };
 }

@@ -6,3 +6,4 @@ export * from './events.ts';
 export * from './catalog.ts';
 export * from './kube-names.ts';
 export * from './rpc.ts';
+export * from './placement.ts';

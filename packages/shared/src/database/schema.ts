@@ -3,7 +3,7 @@
 // below are the database's. Both are the application's copy; migrations keep their own frozen copies, and
 // `schema.test.ts` checks that the CHECK constraints in a migrated database accept exactly these values.
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
-import type { AppType, ReleaseStatus, Strategy, TaskType } from '../contracts/index.ts';
+import type { AppType, PodPlacement, ReleaseStatus, Strategy, TaskType } from '../contracts/index.ts';
 
 /**
  * `pending`: no release live yet; `deploying`: a release is rolling out; `running`: the live release is
@@ -64,6 +64,8 @@ export interface ClustersTable {
   is_default: Generated<boolean>;
   /** Prometheus that canary analysis on this cluster asks; null: canary and blue/green cannot be analysed there. */
   prometheus_url: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Where the pods of apps and builds on this cluster run (PodPlacement); null: anywhere. */
+  placement: ColumnType<PodPlacement | null, string | null | undefined, string | null>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
   deleted_at: NullableTimestamp;

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import { kubeconfigAad, type SecretBox } from '../crypto/index.ts';
 import type { Database } from '../database/index.ts';
 import { NotFoundError } from '../errors/index.ts';
+import type { PodPlacement } from '../contracts/index.ts';
 
 /** What a service needs to act on one target cluster. The kubeconfig is a secret: never log or return it. */
 export interface ClusterAccess {
@@ -14,6 +15,8 @@ export interface ClusterAccess {
   readonly kubeConfig: KubeConfig;
   /** Prometheus that canary analysis on this cluster asks; null when none is registered. */
   readonly prometheusUrl: string | null;
+  /** Where the pods of apps and builds on this cluster run; null: anywhere. */
+  readonly placement: PodPlacement | null;
 }
 
 export interface ClusterAccessProvider {
@@ -34,17 +37,17 @@ export function createClusterAccessProvider(deps: { db: Kysely<Database>; box: S
   const now = deps.now ?? Date.now;
   const cache = new Map<string, { access: ClusterAccess; until: number }>();
 
-  type Row = { id: string; name: string; kubeconfig_encrypted: Buffer; prometheus_url: string | null };
+  type Row = { id: string; name: string; kubeconfig_encrypted: Buffer; prometheus_url: string | null; placement: PodPlacement | null };
   function open(row: Row): ClusterAccess {
     const kubeconfig = deps.box.decryptText(row.kubeconfig_encrypted, kubeconfigAad(row.id));
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromString(kubeconfig);
-    const access = { id: row.id, name: row.name, kubeconfig, kubeConfig, prometheusUrl: row.prometheus_url };
+    const access = { id: row.id, name: row.name, kubeconfig, kubeConfig, prometheusUrl: row.prometheus_url, placement: row.placement };
     cache.set(row.id, { access, until: now() + cacheMs });
     return access;
   }
 
-  const columns = ['id', 'name', 'kubeconfig_encrypted', 'prometheus_url'] as const;
+  const columns = ['id', 'name', 'kubeconfig_encrypted', 'prometheus_url', 'placement'] as const;
   return {
     async get(clusterId) {
       const hit = cache.get(clusterId);

@@ -1,5 +1,5 @@
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
-import { buildPodName, LABELS, MANAGED_SELECTOR, RetryableError } from '@appserving/shared';
+import { buildPodName, kubePlacement, LABELS, MANAGED_SELECTOR, RetryableError } from '@appserving/shared';
 import type { ClusterAccessProvider } from '@appserving/shared/kube';
 import { buildFiles, buildSecret, kanikoPod, type KanikoBuildInput } from '../domain/kaniko-pod.ts';
 
@@ -65,9 +65,11 @@ export class KanikoBuilds {
    * or adopts the Pod a first delivery created; then the Pod is made the owner of the two, so Kubernetes deletes
    * them with it.
    */
-  async create(clusterId: string, input: KanikoBuildInput): Promise<{ pod: V1Pod; adopted: boolean }> {
+  async create(clusterId: string, request: KanikoBuildInput): Promise<{ pod: V1Pod; adopted: boolean }> {
     await this.ensureNamespace(clusterId);
-    const api = await this.#api(clusterId);
+    const access = await this.#clusters.get(clusterId);
+    const api = access.kubeConfig.makeApiClient(CoreV1Api);
+    const input: KanikoBuildInput = { ...request, placement: kubePlacement(access.placement) };
     const name = buildPodName(input.ref.release_id);
     for (const create of [
       () => api.createNamespacedConfigMap({ namespace: this.#namespace, body: buildFiles(input) }),

@@ -1,5 +1,5 @@
 import type { V1ConfigMap, V1Pod, V1Secret } from '@kubernetes/client-node';
-import { buildPodName, LABELS, labelValue, MANAGED_BY, type AppType, type ReleaseRefV1 } from '@appserving/shared';
+import { buildPodName, LABELS, labelValue, MANAGED_BY, type AppType, type KubePlacement, type ReleaseRefV1 } from '@appserving/shared';
 import { ARTIFACT_FILE, PYTHON_LAUNCHER_FILE } from './dockerfile.ts';
 
 /**
@@ -42,6 +42,13 @@ export interface KanikoBuildInput {
   readonly fetchImage: string;
   /** Registries Kaniko speaks plain HTTP to. */
   readonly insecureRegistries: readonly string[];
+  /**
+   * The image registry under another name for the Pod (APPSERVING_BUILD_POD_REGISTRY): Kaniko pulls the base images
+   * named `from` through `to`. The destinations already use `to`.
+   */
+  readonly registryMap?: { readonly from: string; readonly to: string } | undefined;
+  /** The target cluster's placement of pods; the build Pod runs where its apps run. */
+  readonly placement?: KubePlacement | undefined;
   /** A Docker config.json with push credentials, when the builder holds them. */
   readonly dockerConfigJson?: string | undefined;
   /** An existing kubernetes.io/dockerconfigjson Secret to push with instead. */
@@ -90,6 +97,8 @@ export function kanikoPod(input: KanikoBuildInput): V1Pod {
       automountServiceAccountToken: false,
       enableServiceLinks: false,
       terminationGracePeriodSeconds: 10,
+      ...(input.placement && Object.keys(input.placement.nodeSelector).length > 0 ? { nodeSelector: input.placement.nodeSelector } : {}),
+      ...(input.placement && input.placement.tolerations.length > 0 ? { tolerations: input.placement.tolerations } : {}),
       initContainers: [
         {
           name: FETCH_CONTAINER,
@@ -133,6 +142,7 @@ export function kanikoPod(input: KanikoBuildInput): V1Pod {
             '--digest-file=/dev/termination-log',
             '--snapshot-mode=redo',
             ...input.insecureRegistries.map((r) => `--insecure-registry=${r}`),
+            ...(input.registryMap ? [`--registry-map=${input.registryMap.from}=${input.registryMap.to}`] : []),
           ],
           env: [{ name: 'DOCKER_CONFIG', value: '/kaniko/.docker' }],
           terminationMessagePolicy: 'FallbackToLogsOnError',

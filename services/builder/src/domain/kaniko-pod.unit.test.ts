@@ -52,4 +52,19 @@ describe('Kaniko build Pod', () => {
     expect(kanikoPod(operator).spec?.volumes).toContainEqual({ name: 'docker-config', secret: { secretName: 'harbor-push', items: [{ key: '.dockerconfigjson', path: 'config.json' }] } });
     expect(buildSecret(operator).stringData?.['config.json']).toBeUndefined();
   });
+
+  it("runs where the cluster's placement says, and pulls the registry's base images through the name the Pod reaches it by", () => {
+    const placed = kanikoPod({
+      ...input,
+      placement: { nodeSelector: { 'appserving.dev/node': 'real' }, tolerations: [{ key: 'appserving.dev/node', operator: 'Equal', value: 'real', effect: 'NoSchedule' }] },
+      registryMap: { from: '127.0.0.1:26408', to: '100.66.8.1:26408' },
+    });
+    expect(placed.spec?.nodeSelector).toEqual({ 'appserving.dev/node': 'real' });
+    expect(placed.spec?.tolerations).toEqual([{ key: 'appserving.dev/node', operator: 'Equal', value: 'real', effect: 'NoSchedule' }]);
+    expect(placed.spec?.containers[0]?.args).toContain('--registry-map=127.0.0.1:26408=100.66.8.1:26408');
+    const plain = kanikoPod({ ...input, placement: { nodeSelector: {}, tolerations: [] } });
+    expect(plain.spec?.nodeSelector).toBeUndefined();
+    expect(plain.spec?.tolerations).toBeUndefined();
+    expect(plain.spec?.containers[0]?.args?.some((a) => a.startsWith('--registry-map'))).toBe(false);
+  });
 });

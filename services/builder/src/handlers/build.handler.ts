@@ -238,11 +238,13 @@ export function buildHandler(deps: BuildDeps): Handler {
   async function startKanikoPod(release: ReleaseRefV1, plan: BuildPlan, base: BaseImage, artifact: StagedArtifact, repo: Repo, key: string): Promise<void> {
     const publicUrl = (config.builderPublicUrl || `http://${config.httpHost}:${config.httpPort}`).replace(/\/+$/, '');
     const labels = imageLabels(release, artifact.sha256, base.pinned, plan.template);
+    // The Pod may reach the registry under another name (APPSERVING_BUILD_POD_REGISTRY); the image keeps repo's.
+    const podRepo = config.buildPodRegistry ? { ...repo, host: config.buildPodRegistry } : repo;
     const input: KanikoBuildInput = {
       ref: release,
       namespace: deps.kaniko.namespace,
       appType: plan.appType,
-      destinations: [formatImageRef({ ...repo, tag: versionTag(release) }), formatImageRef({ ...repo, tag: cacheTag(key) })],
+      destinations: [formatImageRef({ ...podRepo, tag: versionTag(release) }), formatImageRef({ ...podRepo, tag: cacheTag(key) })],
       cacheKey: key,
       dockerfile: renderDockerfile({ appType: plan.appType, template: plan.template, baseImage: base.pinned, port: plan.port, labels, catalinaHome: envOf(base.config, 'CATALINA_HOME') }),
       ...(plan.appType === 'python' ? { launcher: pythonLauncher() } : {}),
@@ -251,8 +253,9 @@ export function buildHandler(deps: BuildDeps): Handler {
       maxArtifactBytes: config.artifactMaxBytes,
       kanikoImage: config.kanikoImage,
       fetchImage: config.buildFetchImage,
-      insecureRegistries: config.registryPlainHttp ? [repo.host] : [],
-      dockerConfigJson: config.registryUsername ? dockerConfigJson(repo.host, config.registryUsername, config.registryPassword) : undefined,
+      insecureRegistries: config.registryPlainHttp ? [...new Set([repo.host, podRepo.host])] : [],
+      registryMap: podRepo.host !== repo.host ? { from: repo.host, to: podRepo.host } : undefined,
+      dockerConfigJson: config.registryUsername ? dockerConfigJson(podRepo.host, config.registryUsername, config.registryPassword) : undefined,
       registrySecretName: config.buildRegistrySecret || undefined,
       timeoutMs: config.buildTimeoutMs,
       cpu: config.buildPodCpu,

@@ -76,6 +76,7 @@ const input = (over: Partial<ReleaseSpecV1> = {}, settings: Partial<ChartValuesI
   namespace: 'shop',
   secrets: { 'db-password': 'correct horse battery staple' },
   prometheusUrl: 'http://127.0.0.1:26407',
+  placement: null,
   clusterName: 'local',
   gateWebhookBase: 'http://127.0.0.1:9114/flagger/v1/apps/a/releases/r/token',
   settings: {
@@ -165,6 +166,16 @@ describe('app chart: rolling', () => {
     expect(deployment.spec.replicas).toBeUndefined();
     expect(one(objects, 'HorizontalPodAutoscaler').spec).toMatchObject({ minReplicas: 2, maxReplicas: 5, scaleTargetRef: { kind: 'Deployment', name: 'orders' } });
   });
+
+  it("places pods by the cluster's node selector and tolerations, and nowhere in particular without them", async () => {
+    const placement = { node_selector: { 'appserving.dev/node': 'real' }, tolerations: [{ key: 'appserving.dev/node', value: 'real', effect: 'NoSchedule' as const }] };
+    const placed = one(await render(buildChartValues({ ...input(), placement })), 'Deployment').spec.template.spec;
+    expect(placed.nodeSelector).toEqual({ 'appserving.dev/node': 'real' });
+    expect(placed.tolerations).toEqual([{ key: 'appserving.dev/node', operator: 'Equal', value: 'real', effect: 'NoSchedule' }]);
+    const anywhere = one(await render(buildChartValues(input())), 'Deployment').spec.template.spec;
+    expect(anywhere.nodeSelector).toBeUndefined();
+    expect(anywhere.tolerations).toBeUndefined();
+  });
 });
 
 describe('app chart: canary and blue-green', () => {
@@ -249,6 +260,7 @@ describe('app chart: values the schema refuses', () => {
     ['a canary on the kubernetes provider', (v: any) => ((v.strategy = 'canary'), (v.rollout.provider = 'kubernetes')), "at '/rollout/provider'"],
     ['an analysed canary without Prometheus', (v: any) => ((v.strategy = 'canary'), (v.rollout.provider = 'gatewayapi:v1'), (v.rollout.prometheusUrl = '')), "at '/rollout/prometheusUrl'"],
     ['a label that is not label-safe', (v: any) => (v.release.label = 'v1+build'), "at '/release/label'"],
+    ['a node selector value that is not a label value', (v: any) => (v.placement.nodeSelector = { pool: 'not a label' }), "at '/placement/nodeSelector/pool'"],
   ])('refuses %s, naming the value', async (_what, change, where) => {
     const values = good() as any;
     change(values);

@@ -1,9 +1,12 @@
 import {
   analysisMetrics,
   InputError,
+  kubePlacement,
   labelValue,
   resolveAnalysis,
   type AppType,
+  type KubePlacement,
+  type PodPlacement,
   type ReleaseRefV1,
   type ReleaseSpecV1,
 } from '@appserving/shared';
@@ -32,6 +35,7 @@ export interface ChartValues {
   autoscaling: { enabled: boolean; minReplicas: number; maxReplicas: number; cpuPercent: number };
   otelAgent: { enabled: boolean; image: string; metricsPort: number };
   expose: { kind: 'none' | 'ingress' | 'httproute'; host: string; ingressClassName: string; gateway: { name: string; namespace: string } };
+  placement: KubePlacement;
   strategy: ReleaseSpecV1['strategy'];
   rollout: {
     provider: 'kubernetes' | 'nginx' | 'gatewayapi:v1';
@@ -72,6 +76,8 @@ export interface ChartValuesInput {
   secrets: Record<string, string>;
   /** The target cluster's Prometheus, for canary and blue-green analysis. */
   prometheusUrl: string | null;
+  /** The target cluster's placement of pods (node selector, tolerations). */
+  placement: PodPlacement | null;
   clusterName: string;
   /** This release's gate on the deployer (…/flagger/v1/apps/<app>/releases/<release>/<token>). */
   gateWebhookBase: string;
@@ -158,6 +164,7 @@ export function buildChartValues(input: ChartValuesInput): ChartValues {
       ingressClassName: settings.ingressClass,
       gateway,
     },
+    placement: kubePlacement(input.placement),
     strategy: spec.strategy,
     rollout: {
       provider,

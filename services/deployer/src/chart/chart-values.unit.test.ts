@@ -25,6 +25,7 @@ const input = (over: Partial<ChartValuesInput> = {}, specOver: Partial<ReleaseSp
   namespace: 'shop',
   secrets: {},
   prometheusUrl: 'http://127.0.0.1:26407',
+  placement: null,
   clusterName: 'local',
   gateWebhookBase: 'http://127.0.0.1:9114/flagger/v1/apps/a/releases/r/t',
   settings,

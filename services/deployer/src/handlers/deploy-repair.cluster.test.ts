@@ -65,6 +65,7 @@ async function leaveStuck(app: TestApp, ref: ReleaseRefV1, want: 'pending-instal
     namespace: app.namespace,
     secrets: {},
     prometheusUrl: null,
+    placement: null,
     clusterName: 'local',
     gateWebhookBase: '',
     settings: { trafficProvider: 'gatewayapi', appGateway: '', ingressClass: 'nginx', appDomain: '', otelAgent: 'never', otelAgentImage: 'x/y:1', volumeStorageClass: '' },

@@ -88,6 +88,7 @@ async function deploy(deps: DeployDeps, data: DeployData, ctx: HandlerContext, l
     namespace: context.namespace,
     secrets,
     prometheusUrl: cluster.prometheusUrl,
+    placement: cluster.placement,
     clusterName: cluster.name,
     gateWebhookBase: `${deps.settings.webhookBaseUrl}/flagger/v1/apps/${release.app_id}/releases/${release.release_id}/${token}`,
     settings: deps.settings,

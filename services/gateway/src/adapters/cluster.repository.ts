@@ -1,6 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { CONSTRAINTS, ConfigError, kubeconfigAad, ConflictError, InputError, isUniqueViolation, NotFoundError, type Database, type SecretBox } from '@appserving/shared';
+import {
+  CONSTRAINTS,
+  ConfigError,
+  kubeconfigAad,
+  ConflictError,
+  InputError,
+  isUniqueViolation,
+  NotFoundError,
+  placementProblems,
+  type Database,
+  type PodPlacement,
+  type SecretBox,
+} from '@appserving/shared';
 import { sql, type Kysely } from 'kysely';
 import { inspectKubeconfig } from '../domain/kubeconfig.ts';
 
@@ -11,10 +23,11 @@ export interface ClusterView {
   api_server_url: string;
   is_default: boolean;
   prometheus_url: string | null;
+  placement: PodPlacement | null;
   created_at: Date;
 }
 
-const viewColumns = ['id', 'name', 'api_server_url', 'is_default', 'prometheus_url', 'created_at'] as const;
+const viewColumns = ['id', 'name', 'api_server_url', 'is_default', 'prometheus_url', 'placement', 'created_at'] as const;
 
 export { kubeconfigAad };
 
@@ -37,9 +50,13 @@ export async function listClusters(db: Kysely<Database>, visible: readonly strin
 export async function registerCluster(
   db: Kysely<Database>,
   box: SecretBox,
-  request: { name: string; kubeconfig: string; makeDefault?: boolean; prometheusUrl?: string },
+  request: { name: string; kubeconfig: string; makeDefault?: boolean; prometheusUrl?: string; placement?: PodPlacement },
 ): Promise<ClusterView> {
   const { apiServerUrl } = inspectKubeconfig(request.kubeconfig);
+  const problems = request.placement ? placementProblems(request.placement) : [];
+  if (problems.length > 0) {
+    throw new InputError('placement_invalid', `placement: ${problems.join('; ')}`, { details: { field: 'placement', problems } });
+  }
   const id = randomUUID();
   try {
     return await db.transaction().execute(async (trx) => {
@@ -56,6 +73,7 @@ export async function registerCluster(
           kubeconfig_encrypted: box.encrypt(request.kubeconfig, kubeconfigAad(id)),
           is_default: isDefault,
           prometheus_url: request.prometheusUrl ?? null,
+          placement: request.placement ? JSON.stringify(request.placement) : null,
         })
         .returning(viewColumns)
         .executeTakeFirstOrThrow();
@@ -105,8 +123,12 @@ export async function registerLocalCluster(
   db: Kysely<Database>,
   box: SecretBox,
   kubeconfigPath: string,
-  prometheusUrl: string | null = null,
+  settings: { prometheusUrl?: string | null; placement?: PodPlacement | null } = {},
 ): Promise<{ id: string; created: boolean; apiServerUrl: string }> {
+  const prometheusUrl = settings.prometheusUrl ?? null;
+  const placement = settings.placement ? JSON.stringify(settings.placement) : null;
+  const problems = settings.placement ? placementProblems(settings.placement) : [];
+  if (problems.length > 0) throw new ConfigError(problems.map((p) => `APPSERVING_LOCAL_CLUSTER_PLACEMENT: ${p}`));
   // A bad file is a configuration error: the process stops with exit code 78, naming the variable.
   let kubeconfig: string;
   try {
@@ -128,7 +150,7 @@ export async function registerLocalCluster(
     if (existing) {
       await trx
         .updateTable('clusters')
-        .set({ api_server_url: apiServerUrl, kubeconfig_encrypted: box.encrypt(kubeconfig, kubeconfigAad(existing.id)), prometheus_url: prometheusUrl })
+        .set({ api_server_url: apiServerUrl, kubeconfig_encrypted: box.encrypt(kubeconfig, kubeconfigAad(existing.id)), prometheus_url: prometheusUrl, placement })
         .where('id', '=', existing.id)
         .execute();
       return { id: existing.id, created: false, apiServerUrl };
@@ -144,6 +166,7 @@ export async function registerLocalCluster(
         kubeconfig_encrypted: box.encrypt(kubeconfig, kubeconfigAad(id)),
         is_default: currentDefault === undefined,
         prometheus_url: prometheusUrl,
+        placement,
       })
       .execute();
     return { id, created: true, apiServerUrl };

@@ -1,4 +1,4 @@
-import type { Database, Logger, SecretBox } from '@appserving/shared';
+import type { Database, Logger, PodPlacement, SecretBox } from '@appserving/shared';
 import type { Kysely } from 'kysely';
 import { registerLocalCluster } from '../adapters/cluster.repository.ts';
 import { bootstrapAdminToken, type AdminBootstrap } from './api-tokens.ts';
@@ -7,6 +7,7 @@ export interface AccessStartupConfig {
   adminToken: string;
   localClusterKubeconfig: string;
   localClusterPrometheusUrl: string;
+  localClusterPlacement: PodPlacement;
 }
 
 /**
@@ -38,9 +39,16 @@ export async function prepareAccess(deps: {
 
   let localClusterId: string | undefined;
   if (config.localClusterKubeconfig !== '') {
-    const local = await registerLocalCluster(db, box, config.localClusterKubeconfig, config.localClusterPrometheusUrl || null);
+    const local = await registerLocalCluster(db, box, config.localClusterKubeconfig, {
+      prometheusUrl: config.localClusterPrometheusUrl || null,
+      placement: emptyPlacement(config.localClusterPlacement) ? null : config.localClusterPlacement,
+    });
     localClusterId = local.id;
     log.info({ clusterId: local.id, apiServerUrl: local.apiServerUrl, created: local.created }, 'local cluster registered');
   }
   return { admin: admin.outcome, localClusterId };
+}
+
+function emptyPlacement(p: PodPlacement): boolean {
+  return Object.keys(p.node_selector ?? {}).length === 0 && (p.tolerations ?? []).length === 0;
 }

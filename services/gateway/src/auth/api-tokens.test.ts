@@ -166,14 +166,14 @@ describe('prepareAccess', () => {
       const result = await prepareAccess({
         db,
         box,
-        config: { adminToken: '', localClusterKubeconfig: path, localClusterPrometheusUrl: '' },
+        config: { adminToken: '', localClusterKubeconfig: path, localClusterPrometheusUrl: '', localClusterPlacement: {} },
         log,
         developmentKey: true,
         announce: (token) => announced.push(token),
       });
       expect(result).toEqual({ admin: 'generated', localClusterId: expect.any(String) });
       expect(announced).toHaveLength(1);
-      const again = await prepareAccess({ db, box, config: { adminToken: '', localClusterKubeconfig: path, localClusterPrometheusUrl: '' }, log, developmentKey: true });
+      const again = await prepareAccess({ db, box, config: { adminToken: '', localClusterKubeconfig: path, localClusterPrometheusUrl: '', localClusterPlacement: {} }, log, developmentKey: true });
       expect(again).toEqual({ admin: 'existing', localClusterId: result.localClusterId });
 
       const text = lines.join('\n');

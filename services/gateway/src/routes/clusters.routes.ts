@@ -35,8 +35,8 @@ export async function clustersRoutes(app: FastifyInstance, deps: ClustersRoutesD
       response: { 201: ClusterView, ...errors },
     },
   }, async (request, reply) => {
-    const { name, kubeconfig, default: makeDefault, prometheus_url: prometheusUrl } = request.body;
-    const cluster = await registerCluster(db, box, { name, kubeconfig, makeDefault: makeDefault ?? false, ...(prometheusUrl ? { prometheusUrl } : {}) });
+    const { name, kubeconfig, default: makeDefault, prometheus_url: prometheusUrl, placement } = request.body;
+    const cluster = await registerCluster(db, box, { name, kubeconfig, makeDefault: makeDefault ?? false, ...(prometheusUrl ? { prometheusUrl } : {}), ...(placement ? { placement } : {}) });
     request.log.info({ clusterId: cluster.id, cluster: name, isDefault: cluster.is_default }, 'cluster registered');
     return reply.code(201).send(clusterView(cluster));
   });
@@ -57,5 +57,13 @@ export async function clustersRoutes(app: FastifyInstance, deps: ClustersRoutesD
 }
 
 function clusterView(row: ClusterRow): ClusterView {
-  return { id: row.id, name: row.name, api_server_url: row.api_server_url, is_default: row.is_default, prometheus_url: row.prometheus_url, created_at: row.created_at.toISOString() };
+  return {
+    id: row.id,
+    name: row.name,
+    api_server_url: row.api_server_url,
+    is_default: row.is_default,
+    prometheus_url: row.prometheus_url,
+    placement: row.placement,
+    created_at: row.created_at.toISOString(),
+  };
 }

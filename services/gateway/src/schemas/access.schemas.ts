@@ -1,3 +1,4 @@
+import { PodPlacement } from '@appserving/shared';
 import Type from 'typebox';
 
 export { ErrorBody } from './app.schemas.ts';
@@ -23,6 +24,7 @@ export const ClusterView = Type.Object({
   api_server_url: Type.String(),
   is_default: Type.Boolean(),
   prometheus_url: Type.Union([Type.String(), Type.Null()]),
+  placement: Type.Union([PodPlacement, Type.Null()]),
   created_at: Timestamp,
 });
 export type ClusterView = Type.Static<typeof ClusterView>;
@@ -46,6 +48,7 @@ export const RegisterClusterBody = Type.Object(
         description: "The cluster's Prometheus (http or https URL), which canary and blue-green analysis of its apps queries. Without it only rolling releases can run there.",
       }),
     ),
+    placement: Type.Optional(PodPlacement),
   },
   { additionalProperties: false },
 );

@@ -1,0 +1,13 @@
+import type { Kysely } from 'kysely';
+
+// Frozen in time: imports nothing from the application.
+
+export async function up(db: Kysely<any>): Promise<void> {
+  // Where the pods of apps and builds on a cluster run: { node_selector?: {…}, tolerations?: […] } (a node pool, or
+  // the local cluster's real node). Null: wherever the scheduler puts them.
+  await db.schema.alterTable('clusters').addColumn('placement', 'jsonb').execute();
+}
+
+export async function down(db: Kysely<any>): Promise<void> {
+  await db.schema.alterTable('clusters').dropColumn('placement').execute();
+}
