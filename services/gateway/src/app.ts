@@ -16,6 +16,8 @@ import { artifactsRoutes } from './routes/artifacts.routes.ts';
 import { clustersRoutes } from './routes/clusters.routes.ts';
 import { projectsRoutes } from './routes/projects.routes.ts';
 import { tokensRoutes } from './routes/tokens.routes.ts';
+import { webRoutes } from './routes/web.routes.ts';
+import { webSessionRoutes } from './routes/web-session.routes.ts';
 
 export interface GatewayDeps {
   db: Kysely<Database>;
@@ -32,6 +34,8 @@ export interface GatewayDeps {
   principalCache?: PrincipalCache | undefined;
   /** Announces a revoked token to the other replicas (their caches drop it). */
   announceRevoked?: (tokenId: string) => void;
+  /** The web console's build output (packages/web/dist), served under /console/; absent: no console. */
+  webDir?: string | undefined;
 }
 
 /**
@@ -45,7 +49,7 @@ export async function gatewayApp(app: FastifyInstance, deps: GatewayDeps): Promi
     reply.code(404).send({ error: { code: 'route_not_found', message: `no route ${request.method} ${request.url.split('?')[0] ?? ''}` } }),
   );
   // First, so its hook covers every route registered after it; probes, metrics and the API docs stay open.
-  await app.register(authPlugin, { db: deps.db, cache: deps.principalCache });
+  await app.register(authPlugin, { db: deps.db, cache: deps.principalCache, box: deps.box });
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -66,6 +70,8 @@ export async function gatewayApp(app: FastifyInstance, deps: GatewayDeps): Promi
   await app.register(artifactsRoutes, { store: deps.artifacts });
   await app.register(clustersRoutes, { db: deps.db, box: deps.box });
   await app.register(projectsRoutes, { db: deps.db });
+  await app.register(webSessionRoutes, { db: deps.db, box: deps.box });
+  if (deps.webDir !== undefined) await app.register(webRoutes, { dir: deps.webDir });
   await app.register(tokensRoutes, {
     db: deps.db,
     onRevoked: (tokenId) => {

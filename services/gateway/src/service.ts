@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import type { ConfigOf, Runtime, ServiceUnit } from '@appserving/shared';
 import { releaseSecretsAad, retryDuringStartup, secretBoxFromConfig } from '@appserving/shared';
 import Fastify from 'fastify';
@@ -14,6 +15,9 @@ import { createPrincipalCache, shareRevocations } from './auth/principal-cache.t
 import type { gatewaySettings } from './config.ts';
 
 export type GatewayConfig = ConfigOf<typeof gatewaySettings>;
+
+/** The web console's build in this repository (packages/web/dist). */
+const repositoryWebDir = fileURLToPath(new URL('../../../packages/web/dist', import.meta.url));
 
 export function createGateway(runtime: Runtime, config: GatewayConfig): ServiceUnit {
   const db = runtime.database.db;
@@ -58,6 +62,7 @@ export function createGateway(runtime: Runtime, config: GatewayConfig): ServiceU
         artifacts,
         js: runtime.messaging.js,
         nc,
+        webDir: config.webDir === 'off' ? undefined : config.webDir || repositoryWebDir,
         apps: {
           db,
           outbox,

@@ -1,15 +1,18 @@
-import type { Database } from '@appserving/shared';
+import type { Database, SecretBox } from '@appserving/shared';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Kysely } from 'kysely';
 import { authenticateToken, hashApiToken } from './api-tokens.ts';
 import type { PrincipalCache } from './principal-cache.ts';
 import type { Principal } from './principal.ts';
+import { clearedSessionCookie, cookieValue, CSRF_HEADER, isSafeMethod, isSameOrigin, openSession, SESSION_COOKIE, type SessionContents } from './session.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** Set by the auth plugin on every route that is not open; null on open routes. */
     principal: Principal | null;
+    /** The web console session that authenticated the request (null: a bearer token, or an open route). */
+    session: SessionContents | null;
   }
 }
 
@@ -19,14 +22,18 @@ export interface AuthOptions {
   now?: () => Date;
   /** Principals of recently seen tokens (absent: every request looks its token up). */
   cache?: PrincipalCache | undefined;
+  /** Opens web console session cookies (session.ts); absent: only bearer tokens authenticate. */
+  box?: SecretBox | undefined;
 }
 
 /** Probes, metrics and the API description: reachable without a token. Matched on the route, not the raw URL. */
-const OPEN_ROUTES = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json', '/docs']);
+const OPEN_ROUTES = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json', '/docs', '/', '/console', '/console/*', '/console/assets/*']);
+/** Routes that take a sign-in instead of needing one (routes/web-session.routes.ts). */
+const SIGN_IN_ROUTE = 'POST /session';
 
-export function isOpenRoute(routeUrl: string | undefined): boolean {
+export function isOpenRoute(routeUrl: string | undefined, method?: string): boolean {
   if (routeUrl === undefined) return false;
-  return OPEN_ROUTES.has(routeUrl) || routeUrl.startsWith('/docs/');
+  return OPEN_ROUTES.has(routeUrl) || routeUrl.startsWith('/docs/') || `${method ?? ''} ${routeUrl}` === SIGN_IN_ROUTE;
 }
 
 const BEARER = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i;
@@ -41,9 +48,31 @@ const REALM = 'Bearer realm="appserving"';
 const auth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
   const now = options.now ?? (() => new Date());
   app.decorateRequest('principal', null);
+  app.decorateRequest('session', null);
   app.addHook('onRequest', async (request, reply) => {
-    if (isOpenRoute(request.routeOptions.url)) return;
+    if (isOpenRoute(request.routeOptions.url, request.method)) return;
     const header = request.headers.authorization;
+    const sealed = options.box && (header === undefined || header === '') ? cookieValue(request.headers.cookie, SESSION_COOKIE) : undefined;
+    if (sealed !== undefined && options.box) {
+      // The web console: the cookie holds the token (encrypted); state changes need the session's CSRF value.
+      const session = openSession(options.box, sealed);
+      if (!session) {
+        void reply.header('set-cookie', clearedSessionCookie({ secure: isHttps(request) }));
+        return reply.code(401).send({ error: { code: 'session_expired', message: 'the console session has expired or is no longer valid: sign in again' } });
+      }
+      if (!isSafeMethod(request.method) && (request.headers[CSRF_HEADER] !== session.csrf || !isSameOrigin(request.headers))) {
+        return reply.code(403).send({ error: { code: 'csrf_check_failed', message: `a change made with the console session needs the session's ${CSRF_HEADER} header, from the console's own origin` } });
+      }
+      const principal = await principalOf(session.token);
+      if (principal === undefined) {
+        void reply.header('set-cookie', clearedSessionCookie({ secure: isHttps(request) }));
+        return reply.code(401).send({ error: { code: 'session_expired', message: 'the API token of this console session is unknown or revoked: sign in again' } });
+      }
+      request.session = session;
+      request.principal = principal;
+      request.log = request.log.child({ tokenId: principal.tokenId });
+      return;
+    }
     if (header === undefined || header === '') {
       return unauthorized(reply, REALM, 'this route needs an API token: send "Authorization: Bearer <token>"');
     }
@@ -51,19 +80,29 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
     if (presented === undefined || presented.length > 1024) {
       return unauthorized(reply, `${REALM}, error="invalid_request"`, 'the Authorization header must be "Bearer <token>"');
     }
-    const hash = hashApiToken(presented);
-    let principal = options.cache?.get(hash);
-    if (principal === undefined) {
-      principal = await authenticateToken(options.db, presented, now());
-      if (principal !== undefined) options.cache?.set(hash, principal);
-    }
+    const principal = await principalOf(presented);
     if (principal === undefined) {
       return unauthorized(reply, `${REALM}, error="invalid_token"`, 'the API token is unknown or revoked');
     }
     request.principal = principal;
     request.log = request.log.child({ tokenId: principal.tokenId });
   });
+
+  async function principalOf(presented: string): Promise<Principal | undefined> {
+    const hash = hashApiToken(presented);
+    let principal = options.cache?.get(hash);
+    if (principal === undefined) {
+      principal = await authenticateToken(options.db, presented, now());
+      if (principal !== undefined) options.cache?.set(hash, principal);
+    }
+    return principal;
+  }
 };
+
+/** Whether the browser reached the gateway over https (directly, or through a TLS-terminating proxy). */
+export function isHttps(request: FastifyRequest): boolean {
+  return request.protocol === 'https' || request.headers['x-forwarded-proto'] === 'https';
+}
 
 export const authPlugin = fp(auth, { name: 'appserving-auth', fastify: '5.x' });
 

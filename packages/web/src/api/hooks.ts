@@ -1,0 +1,95 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { api } from './client.ts';
+import type { AppView, ClusterView, PodLogs, ProjectView, ReleaseView, SessionView, TimelineEntry, TokenView } from './types.ts';
+
+export const keys = {
+  session: ['session'] as const,
+  apps: ['apps'] as const,
+  app: (id: string) => ['apps', id] as const,
+  releases: (id: string) => ['apps', id, 'releases'] as const,
+  timeline: (id: string) => ['apps', id, 'timeline'] as const,
+  logs: (id: string, release?: string) => ['apps', id, 'logs', release ?? ''] as const,
+  clusters: ['clusters'] as const,
+  projects: ['projects'] as const,
+  tokens: ['tokens'] as const,
+};
+
+/** How often lists look again: the apps list has no event stream of its own. */
+const LIST_REFRESH_MS = 5_000;
+
+export function useSession() {
+  return useQuery({ queryKey: keys.session, queryFn: () => api<SessionView>('GET', '/session'), retry: false, staleTime: 60_000 });
+}
+
+export function useProjects() {
+  return useQuery({ queryKey: keys.projects, queryFn: async () => (await api<{ projects: ProjectView[] }>('GET', '/projects')).projects });
+}
+
+export function useClusters() {
+  return useQuery({ queryKey: keys.clusters, queryFn: async () => (await api<{ clusters: ClusterView[] }>('GET', '/clusters')).clusters });
+}
+
+export function useTokens(enabled: boolean) {
+  return useQuery({ queryKey: keys.tokens, queryFn: async () => (await api<{ tokens: TokenView[] }>('GET', '/tokens')).tokens, enabled });
+}
+
+/**
+ * Every app the session reaches, with its project. GET /apps does not name an app's project and answers at
+ * most 1000 apps, so the list is the union of GET /apps and one GET /apps?project= per visible project (each
+ * labels its apps); apps of no project (admins only) come from the first.
+ */
+export function useApps() {
+  const projects = useProjects();
+  return useQuery({
+    queryKey: [...keys.apps, projects.data?.map((p) => p.id).join(',') ?? ''],
+    enabled: projects.isSuccess,
+    refetchInterval: LIST_REFRESH_MS,
+    queryFn: async () => {
+      const all = projects.data ?? [];
+      const [unfiltered, ...byProject] = await Promise.all([
+        api<{ items: AppView[] }>('GET', '/apps?limit=1000'),
+        ...all.map((project) => api<{ items: AppView[] }>('GET', `/apps?project=${encodeURIComponent(project.name)}&limit=1000`)),
+      ]);
+      const apps = new Map<string, AppView>();
+      for (const app of unfiltered?.items ?? []) apps.set(app.id, { ...app, project: null });
+      byProject.forEach((list, index) => {
+        const project = all[index];
+        for (const app of list.items) apps.set(app.id, { ...app, project: project ? { id: project.id, name: project.name } : null });
+      });
+      return [...apps.values()].sort((a, b) => b.created_at.localeCompare(a.created_at));
+    },
+  });
+}
+
+export function useApp(id: string) {
+  return useQuery({ queryKey: keys.app(id), queryFn: () => api<AppView>('GET', `/apps/${id}`), refetchInterval: LIST_REFRESH_MS });
+}
+
+export function useReleases(id: string) {
+  return useQuery({ queryKey: keys.releases(id), queryFn: async () => (await api<{ items: ReleaseView[] }>('GET', `/apps/${id}/releases`)).items });
+}
+
+export function useTimeline(id: string) {
+  return useQuery({ queryKey: keys.timeline(id), queryFn: async () => (await api<{ items: TimelineEntry[] }>('GET', `/apps/${id}/timeline?limit=1000`)).items });
+}
+
+export function useLogs(id: string, enabled: boolean) {
+  return useQuery({ queryKey: keys.logs(id), queryFn: () => api<PodLogs>('GET', `/apps/${id}/logs?tail=200`), enabled, retry: false });
+}
+
+/** A change to an app: afterwards everything about it is read again. */
+export function useAppChange<B>(id: string, method: string, path: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (body: B | undefined) => api<unknown>(method, path, body, { 'idempotency-key': crypto.randomUUID() }),
+    onSettled: () => client.invalidateQueries({ queryKey: keys.app(id) }).then(() => client.invalidateQueries({ queryKey: keys.apps, exact: false })),
+  });
+}
+
+export function useAdminChange<B, R = unknown>(method: string, path: string | ((body: B) => string), invalidate: readonly unknown[]) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (body: B) => api<R>(method, typeof path === 'string' ? path : path(body), method === 'DELETE' ? undefined : body),
+    onSettled: () => client.invalidateQueries({ queryKey: invalidate }),
+  });
+}
