@@ -1,5 +1,5 @@
 import '@mantine/core/styles.css';
-import { MantineProvider, createTheme } from '@mantine/core';
+import { MantineProvider, createTheme, type CSSVariablesResolver } from '@mantine/core';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
@@ -13,7 +13,9 @@ setUpI18n();
 // The gateway puts this response's CSP nonce here; Mantine's theme <style> element carries it.
 const nonce = document.querySelector<HTMLMetaElement>('meta[name="csp-nonce"]')?.content ?? '';
 
-const theme = createTheme({ primaryColor: 'blue', defaultRadius: 'sm', fontFamily: 'system-ui, -apple-system, "Segoe UI", "Noto Sans KR", "Malgun Gothic", sans-serif' });
+// Shades that keep text at WCAG AA contrast (4.5:1): the darker primary under white labels, darker dimmed text.
+const theme = createTheme({ primaryColor: 'blue', primaryShade: 8, defaultRadius: 'sm', fontFamily: 'system-ui, -apple-system, "Segoe UI", "Noto Sans KR", "Malgun Gothic", sans-serif' });
+const contrast: CSSVariablesResolver = () => ({ variables: {}, light: { '--mantine-color-dimmed': 'var(--mantine-color-gray-7)' }, dark: {} });
 
 const queryClient = new QueryClient({
   defaultOptions: {
@@ -29,7 +31,7 @@ const root = document.getElementById('root');
 if (root) {
   createRoot(root).render(
     <StrictMode>
-      <MantineProvider theme={theme} getStyleNonce={() => nonce} defaultColorScheme="light">
+      <MantineProvider theme={theme} cssVariablesResolver={contrast} getStyleNonce={() => nonce} defaultColorScheme="light">
         <QueryClientProvider client={queryClient}>
           <BrowserRouter basename="/console">
             <App />
