@@ -39,6 +39,12 @@ if is_local "$db_url" && ! port_open 5432; then
   wait_port 5432 postgresql
 fi
 
+# The web console's browser tests (packages/web/src/node) drive Debian's Chromium; CJK fonts draw its Korean.
+# Never a browser downloaded by a test tool.
+if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/opentype/noto ]; then
+  apt_install chromium fonts-noto-cjk
+fi
+
 # Both must not only listen but work: JetStream enabled, Postgres accepting our user. Checked with the
 # project's own clients so a failure names the component.
 node scripts/check-services.ts

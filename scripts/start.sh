@@ -10,6 +10,8 @@ cd "$(dirname "$0")/.."
 source scripts/toolchain.sh
 pnpm install --frozen-lockfile --prefer-offline --reporter=append-only
 bash scripts/ensure-services.sh
+# The web console, which the gateway serves at http://localhost:9112/console/.
+pnpm --filter @appserving/web build >/dev/null
 
 started_cluster=false
 if [ -z "${APPSERVING_LOCAL_CLUSTER_KUBECONFIG:-}" ]; then

@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 source scripts/toolchain.sh || { echo "0 passed, 1 failed"; exit 1; }
 pnpm install --frozen-lockfile --prefer-offline --reporter=append-only || { echo "pnpm install failed"; echo "0 passed, 1 failed"; exit 1; }
 bash scripts/ensure-services.sh || { echo "0 passed, 1 failed"; exit 1; }
+# The web console, which the gateway serves at /console/ (and the browser tests drive).
+pnpm --filter @appserving/web build >/dev/null || { echo "building the web console failed"; echo "0 passed, 1 failed"; exit 1; }
 
 passed=0 failed=0 skipped=0
 check() { # name command...
