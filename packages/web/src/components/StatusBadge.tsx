@@ -20,9 +20,9 @@ const COLORS: Record<string, string> = {
 export function StatusBadge({ status, kind = 'release' }: { status: string | null | undefined; kind?: 'release' | 'app' }) {
   const { t } = useTranslation();
   if (!status) return <>{t('common.none')}</>;
-  // Dark text on light fills: readable at WCAG AA contrast.
+  // Dark text on a light fill of the status colour: readable at WCAG AA contrast whatever the colour.
   return (
-    <Badge color={COLORS[status] ?? 'blue'} variant="light" autoContrast data-status={status}>
+    <Badge color={COLORS[status] ?? 'blue'} variant="light" c="dark.8" data-status={status}>
       {t(`${kind === 'app' ? 'health' : 'status'}.${status}`, { defaultValue: status })}
     </Badge>
   );

@@ -1,5 +1,6 @@
 import { ActionIcon, Button, Group, NumberInput, PasswordInput, Select, Stack, Text, TextInput, Textarea } from '@mantine/core';
 import { useTranslation } from 'react-i18next';
+import { DANGER } from './colors.ts';
 
 /** Environment variables as the text people paste: one KEY=VALUE a line. */
 export function parseEnv(text: string): Record<string, string> {
@@ -45,7 +46,7 @@ export function FileListEditor({ label, files, onChange, secret = false, error }
           ) : (
             <Textarea label={t('spec.fileContent')} value={file.content} onChange={(e) => update(index, { content: e.currentTarget.value })} autosize minRows={1} maxRows={8} style={{ flex: 1 }} />
           )}
-          <ActionIcon variant="subtle" color="red" mt={26} onClick={() => onChange(files.filter((_, i) => i !== index))} aria-label={t('spec.removeFile', { name: file.name || index + 1 })}>
+          <ActionIcon variant="subtle" color={DANGER} mt={26} onClick={() => onChange(files.filter((_, i) => i !== index))} aria-label={t('spec.removeFile', { name: file.name || index + 1 })}>
             ×
           </ActionIcon>
         </Group>

@@ -162,7 +162,7 @@ export const en = {
     image: 'Image',
     actions: 'Actions',
     rollback: 'Roll back to this release',
-    rollbackTo: 'Roll back to release {{version}}',
+    rollbackTo: 'Roll back to this release: {{version}}',
   },
   edit: {
     explain: 'Saving makes a new release with the same image and these settings. Fields you do not change keep their values.',

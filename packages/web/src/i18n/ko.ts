@@ -164,7 +164,7 @@ export const ko: Messages = {
     image: '이미지',
     actions: '작업',
     rollback: '이 릴리스로 롤백',
-    rollbackTo: '릴리스 {{version}}(으)로 롤백',
+    rollbackTo: '이 릴리스로 롤백: {{version}}',
   },
   edit: {
     explain: '저장하면 같은 이미지와 이 설정으로 새 릴리스가 만들어집니다. 바꾸지 않은 항목은 그대로 유지됩니다.',

@@ -8,3 +8,4 @@ declare const sessionStorage: any;
 declare const NodeFilter: any;
 type HTMLInputElement = any;
 type HTMLScriptElement = any;
+declare const requestAnimationFrame: (callback: (time: number) => void) => number;

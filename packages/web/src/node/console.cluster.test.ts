@@ -62,8 +62,8 @@ async function openTab(p: Page, name: RegExp) {
   await p.getByRole('tab', { name }).click();
 }
 
-async function choose(p: Page, label: RegExp, option: string) {
-  await p.getByRole('textbox', { name: label }).click();
+async function choose(p: Page, label: string, option: string) {
+  await p.getByLabel(label, { exact: true }).click();
   await p.getByRole('option', { name: option, exact: true }).click();
 }
 
@@ -81,10 +81,10 @@ describe.sequential('the web console', () => {
   it('deploys a jar uploaded from the browser and shows its rollout step by step until it succeeded', async () => {
     await page.getByRole('link', { name: 'Deploy', exact: true }).click();
     visited.set('deploy', '/deploy');
-    await page.getByLabel(/^Name/).fill('hello');
-    await choose(page, /^Project/, project.name);
+    await page.getByLabel('Name', { exact: true }).fill('hello');
+    await choose(page, 'Project', project.name);
     await page.locator('input[type="file"]').setInputFiles({ name: 'hello-1.0.jar', mimeType: 'application/java-archive', buffer: await makeJar('hello v1') });
-    await page.getByLabel(/^Spring profile/).fill('default');
+    await page.getByLabel('Spring profile', { exact: true }).fill('default');
     await page.getByRole('button', { name: 'Deploy', exact: true }).click();
     await page.waitForURL(/\/console\/apps\/[0-9a-f-]{36}$/, { timeout: 60_000 });
     helloId = page.url().split('/').at(-1) as string;
@@ -126,7 +126,7 @@ describe.sequential('the web console', () => {
 
   it('rolls back to an earlier release from the history', async () => {
     await openTab(page, /^History$/);
-    await page.getByRole('button', { name: 'Roll back to release v1' }).click();
+    await page.getByRole('button', { name: 'Roll back to this release: v1' }).click();
     await openTab(page, /^Rollout$/);
     await waitForReleaseStatus(page, 'succeeded', 'v3');
     const releases = await platform.api<{ items: { version: number; status: string; spec: { env?: Record<string, string> } }[] }>('GET', `/apps/${helloId}/releases`);
@@ -162,16 +162,16 @@ describe.sequential('the web console', () => {
     const name = `team-${Date.now().toString(36)}`;
     await page.getByRole('link', { name: 'Projects', exact: true }).click();
     visited.set('projects', '/admin/projects');
-    await page.getByLabel(/^Name/).fill(name);
-    await choose(page, /^Cluster/, 'local');
+    await page.getByLabel('Name', { exact: true }).fill(name);
+    await choose(page, 'Cluster', 'local');
     await page.getByRole('button', { name: 'Create', exact: true }).click();
     await page.getByTestId('projects').getByRole('cell', { name, exact: true }).waitFor();
     namespacesToRemove.push(name);
 
     await page.getByRole('link', { name: 'Tokens', exact: true }).click();
     visited.set('tokens', '/admin/tokens');
-    await page.getByLabel(/^Name/).fill(`${name} deployer`);
-    await page.getByRole('textbox', { name: /^Projects/ }).click();
+    await page.getByLabel('Name', { exact: true }).fill(`${name} deployer`);
+    await page.getByLabel('Projects', { exact: true }).click();
     await page.getByRole('option', { name, exact: true }).click();
     await page.keyboard.press('Escape');
     await page.getByRole('button', { name: 'Create', exact: true }).click();
@@ -204,6 +204,7 @@ describe.sequential('the web console', () => {
   }, 180_000);
 
   it('in Korean every page is translated, and axe-core finds no serious or critical violation', async () => {
+    visited.set('clusters', '/admin/clusters');
     const korean = await browser.newContext({ locale: 'ko-KR' });
     const p = await korean.newPage();
     await p.goto(`${platform.url}/console/`);

@@ -7,6 +7,7 @@ import { ApiError } from '../api/client.ts';
 import { useAppEvents } from '../api/events.ts';
 import { useApp, useAppChange, useReleases, useTimeline } from '../api/hooks.ts';
 import type { AppView } from '../api/types.ts';
+import { DANGER, PROMOTE } from '../components/colors.ts';
 import { DiagnosisAlert } from '../components/DiagnosisAlert.tsx';
 import { HistoryPanel } from '../components/HistoryPanel.tsx';
 import { LogsPanel } from '../components/LogsPanel.tsx';
@@ -74,15 +75,15 @@ function AppDetails({ app }: { app: AppView }) {
         <Group>
           {gated && (
             <>
-              <Button color="green" onClick={() => promote.mutate(undefined, { onSuccess: refreshLists })} loading={promote.isPending} disabled={release.status !== 'waiting-promotion'}>
+              <Button color={PROMOTE} onClick={() => promote.mutate(undefined, { onSuccess: refreshLists })} loading={promote.isPending} disabled={release.status !== 'waiting-promotion'}>
                 {t('app.promote')}
               </Button>
-              <Button color="orange" variant="light" onClick={() => abort.mutate(undefined, { onSuccess: refreshLists })} loading={abort.isPending}>
+              <Button variant="default" onClick={() => abort.mutate(undefined, { onSuccess: refreshLists })} loading={abort.isPending}>
                 {t('app.abort')}
               </Button>
             </>
           )}
-          <Button color="red" variant="outline" onClick={confirmDelete}>
+          <Button color={DANGER} variant="outline" onClick={confirmDelete}>
             {t('app.delete')}
           </Button>
         </Group>
@@ -153,7 +154,7 @@ function AppDetails({ app }: { app: AppView }) {
             <Button variant="default" onClick={cancelDelete}>
               {t('common.cancel')}
             </Button>
-            <Button color="red" loading={remove.isPending} onClick={() => remove.mutate(undefined, { onSuccess: () => void navigate('/') })}>
+            <Button color={DANGER} loading={remove.isPending} onClick={() => remove.mutate(undefined, { onSuccess: () => void navigate('/') })}>
               {t('app.deleteConfirm')}
             </Button>
           </Group>

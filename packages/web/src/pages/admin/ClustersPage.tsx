@@ -5,6 +5,7 @@ import { keys, useAdminChange, useClusters } from '../../api/hooks.ts';
 import { schemaProblems } from '../../api/validate.ts';
 import { RefusedAlert } from '../../components/RefusedAlert.tsx';
 import { useFormat } from '../../format.ts';
+import { DANGER } from '../../components/colors.ts';
 
 /** Target clusters (admin): register one with its kubeconfig (write-only), remove an unused one. */
 export default function ClustersPage() {
@@ -45,7 +46,7 @@ export default function ClustersPage() {
                 <Table.Td>{cluster.is_default ? t('common.yes') : t('common.no')}</Table.Td>
                 <Table.Td>{fmt.dateTime(cluster.created_at)}</Table.Td>
                 <Table.Td>
-                  <Button size="xs" color="red" variant="subtle" onClick={() => remove.mutate({ id: cluster.id })} aria-label={t('clusters.removeNamed', { name: cluster.name })}>
+                  <Button size="xs" color={DANGER} variant="subtle" onClick={() => remove.mutate({ id: cluster.id })} aria-label={t('clusters.removeNamed', { name: cluster.name })}>
                     {t('clusters.remove')}
                   </Button>
                 </Table.Td>

@@ -5,6 +5,7 @@ import { keys, useAdminChange, useClusters, useProjects } from '../../api/hooks.
 import { schemaProblems } from '../../api/validate.ts';
 import { RefusedAlert } from '../../components/RefusedAlert.tsx';
 import { useFormat } from '../../format.ts';
+import { DANGER } from '../../components/colors.ts';
 
 /** Projects (admin): a namespace on a cluster that tokens are scoped to. */
 export default function ProjectsPage() {
@@ -47,7 +48,7 @@ export default function ProjectsPage() {
                 <Table.Td>{project.namespace}</Table.Td>
                 <Table.Td>{fmt.dateTime(project.created_at)}</Table.Td>
                 <Table.Td>
-                  <Button size="xs" color="red" variant="subtle" onClick={() => remove.mutate({ id: project.id })} aria-label={t('projects.removeNamed', { name: project.name })}>
+                  <Button size="xs" color={DANGER} variant="subtle" onClick={() => remove.mutate({ id: project.id })} aria-label={t('projects.removeNamed', { name: project.name })}>
                     {t('projects.remove')}
                   </Button>
                 </Table.Td>

@@ -6,6 +6,7 @@ import { keys, useAdminChange, useProjects, useTokens } from '../../api/hooks.ts
 import { schemaProblems } from '../../api/validate.ts';
 import { RefusedAlert } from '../../components/RefusedAlert.tsx';
 import { useFormat } from '../../format.ts';
+import { DANGER } from '../../components/colors.ts';
 
 /** API tokens (admin): a new token is shown once, in a dialog, and forgotten when it closes. */
 export default function TokensPage() {
@@ -56,7 +57,7 @@ export default function TokensPage() {
                 <Table.Td>{token.revoked_at ? t('tokens.revokedAt', { when: fmt.dateTime(token.revoked_at) }) : t('tokens.live')}</Table.Td>
                 <Table.Td>
                   {!token.revoked_at && (
-                    <Button size="xs" color="red" variant="subtle" onClick={() => revoke.mutate({ id: token.id })} aria-label={t('tokens.revokeNamed', { name: token.name })}>
+                    <Button size="xs" color={DANGER} variant="subtle" onClick={() => revoke.mutate({ id: token.id })} aria-label={t('tokens.revokeNamed', { name: token.name })}>
                       {t('tokens.revoke')}
                     </Button>
                   )}
