@@ -10,11 +10,27 @@ import { AppsPage } from './pages/AppsPage.tsx';
 import { SignInPage } from './pages/SignInPage.tsx';
 
 // Pages past the first one load when opened: the first load stays small.
-const AppPage = lazy(() => import('./pages/AppPage.tsx'));
-const DeployPage = lazy(() => import('./pages/DeployPage.tsx'));
-const ClustersPage = lazy(() => import('./pages/admin/ClustersPage.tsx'));
-const ProjectsPage = lazy(() => import('./pages/admin/ProjectsPage.tsx'));
-const TokensPage = lazy(() => import('./pages/admin/TokensPage.tsx'));
+const pages = {
+  app: () => import('./pages/AppPage.tsx'),
+  deploy: () => import('./pages/DeployPage.tsx'),
+  clusters: () => import('./pages/admin/ClustersPage.tsx'),
+  projects: () => import('./pages/admin/ProjectsPage.tsx'),
+  tokens: () => import('./pages/admin/TokensPage.tsx'),
+};
+const AppPage = lazy(pages.app);
+const DeployPage = lazy(pages.deploy);
+const ClustersPage = lazy(pages.clusters);
+const ProjectsPage = lazy(pages.projects);
+const TokensPage = lazy(pages.tokens);
+
+// The page a link or a reload lands on starts loading with the console, not after the session check.
+function landingPage(path: string): (() => Promise<unknown>) | undefined {
+  if (path.startsWith('/console/apps/')) return pages.app;
+  if (path.startsWith('/console/deploy')) return pages.deploy;
+  const admin = /^\/console\/admin\/(clusters|projects|tokens)/.exec(path)?.[1] as 'clusters' | 'projects' | 'tokens' | undefined;
+  return admin ? pages[admin] : undefined;
+}
+void landingPage(window.location.pathname)?.();
 
 export function App() {
   const { t } = useTranslation();

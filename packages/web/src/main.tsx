@@ -6,6 +6,7 @@ import { createRoot } from 'react-dom/client';
 import { BrowserRouter } from 'react-router';
 import { App } from './App.tsx';
 import { ApiError } from './api/client.ts';
+import { prefetchLanding } from './api/hooks.ts';
 import { setUpI18n } from './i18n/i18n.ts';
 
 setUpI18n();
@@ -26,6 +27,8 @@ const queryClient = new QueryClient({
     },
   },
 });
+
+prefetchLanding(queryClient, window.location.pathname);
 
 const root = document.getElementById('root');
 if (root) {

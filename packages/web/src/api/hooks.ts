@@ -1,4 +1,4 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient, type QueryClient } from '@tanstack/react-query';
 import { api } from './client.ts';
 import type { AppView, ClusterView, PodLogs, ProjectView, ReleaseView, SessionView, TimelineEntry, TokenView } from './types.ts';
 
@@ -61,8 +61,16 @@ export function useApps() {
   });
 }
 
+const appQuery = (id: string) => ({ queryKey: keys.app(id), queryFn: () => api<AppView>('GET', `/apps/${id}`) });
+
 export function useApp(id: string) {
-  return useQuery({ queryKey: keys.app(id), queryFn: () => api<AppView>('GET', `/apps/${id}`), refetchInterval: LIST_REFRESH_MS });
+  return useQuery({ ...appQuery(id), refetchInterval: LIST_REFRESH_MS });
+}
+
+/** An app page opened directly asks for its app at once, beside the session check instead of after it. */
+export function prefetchLanding(client: QueryClient, path: string): void {
+  const id = /^\/console\/apps\/([0-9a-f-]{36})$/.exec(path)?.[1];
+  if (id) void client.prefetchQuery(appQuery(id));
 }
 
 export function useReleases(id: string) {

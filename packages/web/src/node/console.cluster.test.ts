@@ -63,7 +63,7 @@ async function openTab(p: Page, name: RegExp) {
 }
 
 async function choose(p: Page, label: string, option: string) {
-  await p.getByLabel(label, { exact: true }).click();
+  await p.getByRole('combobox', { name: label, exact: true }).click();
   await p.getByRole('option', { name: option, exact: true }).click();
 }
 
@@ -81,10 +81,10 @@ describe.sequential('the web console', () => {
   it('deploys a jar uploaded from the browser and shows its rollout step by step until it succeeded', async () => {
     await page.getByRole('link', { name: 'Deploy', exact: true }).click();
     visited.set('deploy', '/deploy');
-    await page.getByLabel('Name', { exact: true }).fill('hello');
+    await page.getByRole('textbox', { name: 'Name', exact: true }).fill('hello');
     await choose(page, 'Project', project.name);
     await page.locator('input[type="file"]').setInputFiles({ name: 'hello-1.0.jar', mimeType: 'application/java-archive', buffer: await makeJar('hello v1') });
-    await page.getByLabel('Spring profile', { exact: true }).fill('default');
+    await page.getByRole('textbox', { name: 'Spring profile', exact: true }).fill('default');
     await page.getByRole('button', { name: 'Deploy', exact: true }).click();
     await page.waitForURL(/\/console\/apps\/[0-9a-f-]{36}$/, { timeout: 60_000 });
     helloId = page.url().split('/').at(-1) as string;
@@ -162,7 +162,7 @@ describe.sequential('the web console', () => {
     const name = `team-${Date.now().toString(36)}`;
     await page.getByRole('link', { name: 'Projects', exact: true }).click();
     visited.set('projects', '/admin/projects');
-    await page.getByLabel('Name', { exact: true }).fill(name);
+    await page.getByRole('textbox', { name: 'Name', exact: true }).fill(name);
     await choose(page, 'Cluster', 'local');
     await page.getByRole('button', { name: 'Create', exact: true }).click();
     await page.getByTestId('projects').getByRole('cell', { name, exact: true }).waitFor();
@@ -170,8 +170,8 @@ describe.sequential('the web console', () => {
 
     await page.getByRole('link', { name: 'Tokens', exact: true }).click();
     visited.set('tokens', '/admin/tokens');
-    await page.getByLabel('Name', { exact: true }).fill(`${name} deployer`);
-    await page.getByLabel('Projects', { exact: true }).click();
+    await page.getByRole('textbox', { name: 'Name', exact: true }).fill(`${name} deployer`);
+    await page.getByRole('combobox', { name: 'Projects', exact: true }).click();
     await page.getByRole('option', { name, exact: true }).click();
     await page.keyboard.press('Escape');
     await page.getByRole('button', { name: 'Create', exact: true }).click();
