@@ -199,7 +199,7 @@ describe.sequential('the web console', () => {
     await scopedPage.getByRole('link', { name: 'billing' }).click();
     await scopedPage.getByRole('button', { name: 'Delete', exact: true }).click();
     await scopedPage.getByRole('button', { name: 'Delete the app' }).click();
-    await scopedPage.waitForURL(/\/console\/$/);
+    await scopedPage.waitForURL(/\/console\/?$/);
     await expect.poll(async () => (await platform.api<{ status: string }>('GET', `/apps/${own.body.app.id}`)).body.status, { timeout: 60_000 }).toMatch(/deleting|deleted/);
     await scoped.close();
   }, 180_000);
