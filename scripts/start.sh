@@ -21,20 +21,22 @@ if [ -z "${APPSERVING_LOCAL_CLUSTER_KUBECONFIG:-}" ]; then
     pnpm --silent cluster:up
     started_cluster=true
   fi
-  export APPSERVING_LOCAL_CLUSTER_KUBECONFIG="$state/kubeconfig.yaml"
-  export APPSERVING_LOCAL_CLUSTER_PROMETHEUS_URL="${APPSERVING_LOCAL_CLUSTER_PROMETHEUS_URL:-http://127.0.0.1:$(( ${APPSERVING_CLUSTER_PORT_BASE:-26400} + 7 ))}"
-  # helm as built for the local cluster (the deployer's image has its own on PATH).
-  if [ -z "${APPSERVING_HELM_BINARY:-}" ] && ! command -v helm >/dev/null 2>&1; then
-    helm_version=$(sed -n 's/^HELM_VERSION=//p' test/cluster/versions.env)
-    export APPSERVING_HELM_BINARY="$APPSERVING_CACHE/cluster/helm-$helm_version/bin/helm"
-  fi
-  # Images go to the local cluster's registry, built on look-alike base images seeded there (the simulated
-  # cluster runs no container, and nothing is pulled from the internet); any of these may be set beforehand.
-  if [ -z "${APPSERVING_REGISTRY:-}" ]; then
-    seeded=$(node test/support/seed-base-images.main.ts "127.0.0.1:$(( ${APPSERVING_CLUSTER_PORT_BASE:-26400} + 8 ))")
+  # The platform's settings for this cluster: apps and builds on its real node, images in its registry on the
+  # node's Debian-made runtimes, apps reachable at http://<app>-<namespace>.localhost:<port>/ through its traffic
+  # gateway (test/cluster/src/platform-settings.ts). Anything set beforehand wins.
+  builder_port="${APPSERVING_BUILDER_PORT:-9113}"
+  while IFS= read -r line; do
+    name=${line#export }; name=${name%%=*}
+    [ -n "${!name:-}" ] || eval "$line"
+  done < <(node test/cluster/src/cli.ts env "$builder_port")
+  if [ -z "${APPSERVING_BASE_IMAGE_JAR:-}" ]; then
+    # A cluster started without its real node (APPSERVING_CLUSTER_REAL_NODE=0) runs nothing: look-alike base
+    # images seeded in its registry let builds and (simulated) deploys go through.
+    seeded=$(node test/support/seed-base-images.main.ts "$APPSERVING_REGISTRY")
     eval "$seeded"
-    echo "start: images go to the local registry $APPSERVING_REGISTRY (base images seeded there)" >&2
+    echo "start: no real node; every pod of the local cluster is simulated" >&2
   fi
+  echo "start: images go to the local registry $APPSERVING_REGISTRY; apps run on the local cluster's real node" >&2
 fi
 
 node packages/platform/src/main.ts &

@@ -23,6 +23,8 @@ check typecheck pnpm typecheck
 # The local cluster's binaries (helm among them: the deployer refuses to start without one), built once and cached.
 echo "== local cluster binaries"
 bash test/cluster/scripts/build.sh || { echo "== building the local cluster's binaries FAILED (see above)"; failed=$((failed + 1)); }
+echo "== the real node's images"
+node test/cluster/src/cli.ts images || { echo "== building the real node's images FAILED (see above)"; failed=$((failed + 1)); }
 
 summary=$(mktemp)
 echo "== tests"

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createThrowawayDatabase, freePort, startTestNatsServer } from '@appserving/shared/testing';
+import { localPlatformSettings, readClusterInfo, type ClusterInfo } from '@appserving/test-cluster';
 import { seedBaseImages, type BaseImages } from './base-images.ts';
 
 /**
@@ -32,6 +33,11 @@ export interface PlatformOptions {
   readyTimeoutMs?: number;
   /** Postgres server for the throw-away database (default APPSERVING_TEST_DATABASE_URL or 127.0.0.1:5432). */
   databaseServer?: string;
+  /**
+   * Deploy and build on the local cluster's real node (kubelet + containerd): apps really run, on Debian-made
+   * runtimes, and Kaniko builds really execute. Default: the simulated (kwok) node, where nothing runs.
+   */
+  realNode?: boolean;
 }
 
 export interface Platform {
@@ -120,9 +126,19 @@ export function clusterSettings(cluster: TestClusterEnv, baseImages: BaseImages)
   };
 }
 
+/** The local cluster, which must have its real node (a test that needs a real process fails without one). */
+function realNodeCluster(): ClusterInfo {
+  const info = readClusterInfo();
+  if (!info?.realNode) {
+    throw new Error('this test needs the local cluster\'s real node, and the running cluster has none (started with APPSERVING_CLUSTER_REAL_NODE=0, or it failed to start: see its logs)');
+  }
+  return info;
+}
+
 export async function startPlatform(options: PlatformOptions = {}): Promise<Platform> {
   const cluster = testClusterFromEnv();
   const baseImages = await seedBaseImages(cluster.registryHost);
+  const realNode = options.realNode ? realNodeCluster() : undefined;
   const nats = await startTestNatsServer();
   const database = await createThrowawayDatabase(options.databaseServer ?? process.env.APPSERVING_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres').catch(async (error: unknown) => {
     await nats.dispose();
@@ -143,6 +159,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     APPSERVING_ADMIN_TOKEN: adminToken,
     APPSERVING_LOG_LEVEL: options.logLevel ?? 'info',
     ...clusterSettings(cluster, baseImages),
+    ...(realNode ? localPlatformSettings(realNode, { builder: ports.builder }) : {}),
     ...options.env,
   };
 

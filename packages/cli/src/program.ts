@@ -115,6 +115,14 @@ Examples:
     .action(run(async (ctx, app: string | undefined, flags: { cluster?: string }) => (await read()).statusCommand(ctx, app, flags)));
 
   program
+    .command('open')
+    .argument('[app]', 'app name or id (default: appserve.yaml\'s name)')
+    .option('-c, --cluster <name|id>', 'the cluster, when several apps have this name')
+    .option('--print', 'only print the URL, do not open a browser')
+    .description("print the app's URL and open it in your browser")
+    .action(run(async (ctx, app: string | undefined, flags: { cluster?: string; print?: boolean }) => (await read()).openCommand(ctx, app, flags)));
+
+  program
     .command('list')
     .alias('ls')
     .option('-c, --cluster <name|id>', 'only apps on this cluster')

@@ -55,10 +55,17 @@ export const deployerSettings = {
   }),
   appDomain: setting({
     env: 'APPSERVING_APP_DOMAIN',
-    schema: Type.String({ pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$' }),
+    schema: Type.String({ pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$' }),
     default: '',
     description:
-      'DNS domain under which apps are exposed as `<app>-<namespace>.<domain>` (one wildcard record `*.<domain>` serves every app). Empty: apps are reachable inside the cluster only, unless a canary needs an Ingress or HTTPRoute (then without a host name).',
+      'DNS domain under which apps are exposed as `<app>-<namespace>.<domain>` (one wildcard record `*.<domain>` serves every app; `localhost` on the local cluster, which browsers and curl resolve to 127.0.0.1 themselves). Empty: apps are reachable inside the cluster only, unless a canary needs an Ingress or HTTPRoute (then without a host name).',
+  }),
+  appUrl: setting({
+    env: 'APPSERVING_APP_URL',
+    schema: Type.String({ pattern: '^https?://\\{host\\}(:[0-9]{1,5})?/?$' }),
+    default: 'https://{host}/',
+    description:
+      'How people reach an app exposed under its host name (APPSERVING_APP_DOMAIN), as a URL template: {host} is `<app>-<namespace>.<domain>`, e.g. http://{host}:26411/ for the local traffic gateway. It becomes the app\'s `endpoint`.',
   }),
   otelAgent: setting({
     env: 'APPSERVING_OTEL_AGENT',

@@ -128,15 +128,22 @@ build_containerd() {
 
 # runc with seccomp (cgo and Debian's libseccomp-dev): Debian 12's runc 1.1 is too old for containerd 2's runtime spec.
 build_runc() {
-  [ -f /usr/include/seccomp.h ] || { echo "runc: needs Debian's libseccomp-dev (apt-get install -y libseccomp-dev)" >&2; return 1; }
+  if [ ! -f /usr/include/seccomp.h ]; then
+    log "runc: installing Debian's libseccomp-dev (seccomp headers for cgo)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libseccomp-dev >/dev/null ||
+      { echo "runc: needs Debian's libseccomp-dev (apt-get install -y libseccomp-dev)" >&2; return 1; }
+  fi
   CGO_ENABLED=1 GOFLAGS="$GOFLAGS -tags=seccomp" go_install "$1" "$2" "-s -w -X main.version=${RUNC_VERSION#v}" \
     "github.com/opencontainers/runc@$RUNC_VERSION" && "$1/runc" --version | head -1
 }
 
-# Kaniko's executor (the image of build Pods on the real node); upstream is archived, v1.23.2 is served by the proxy.
+# Kaniko's executor (the image of build Pods on the real node); upstream is archived, v1.23.2 is served by the proxy,
+# which refuses to list the module's versions: `go install pkg@version` asks for that list, a wrapper module does not.
 build_kaniko() {
-  go_install "$1" "$2" "-s -w -X github.com/GoogleContainerTools/kaniko/pkg/version.version=$KANIKO_VERSION" \
-    "github.com/GoogleContainerTools/kaniko/cmd/executor@$KANIKO_VERSION" && "$1/executor" version
+  local v=github.com/GoogleContainerTools/kaniko
+  printf 'module local/kanikobin\n\ngo %s\n\nrequire %s %s\n' "$GO_MIN_VERSION" "$v" "$KANIKO_VERSION" >go.mod
+  log "kaniko: resolving modules and compiling"
+  gobuild_live "$2" -ldflags "-s -w -X $v/pkg/version.version=$KANIKO_VERSION" -o "$1/executor" "$v/cmd/executor" && "$1/executor" version
 }
 
 # Traefik, the local cluster's Gateway API implementation (ADR 0020): its module carries replace directives, so it is

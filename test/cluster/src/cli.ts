@@ -1,5 +1,9 @@
 // pnpm cluster:up | cluster:down | cluster:status — the local cluster for people (tests use global-setup.ts).
-import { clusterStatus, startCluster, stopCluster } from './cluster.ts';
+import { clusterStatus, realNodeWanted, startCluster, stopCluster } from './cluster.ts';
+import { ensureNodeImages } from './node/node-images.ts';
+import { ensureDebianPackages } from './prerequisites.ts';
+import { binaryPaths, readVersions } from './versions.ts';
+import { localPlatformSettings, shellExports } from './platform-settings.ts';
 
 function usage(info: NonNullable<Awaited<ReturnType<typeof clusterStatus>>['info']>, seconds?: number): string {
   const bin = info.kubectlBinary.replace(/\/kubectl$/, '');
@@ -15,6 +19,9 @@ function usage(info: NonNullable<Awaited<ReturnType<typeof clusterStatus>>['info
     `  Registry     ${info.registryUrl}   (images: ${info.registryHost}/<name>:<tag>, plain HTTP)`,
     `  Prometheus   ${info.prometheusUrl}   (remote write: ${info.prometheusUrl}/api/v1/write)`,
     `  Logs         ${info.clusterDir}/logs/`,
+    ...(info.realNode
+      ? [`  Real node    ${info.realNode.name} (pods on ${info.realNode.subnet}; tainted: only pods that ask for it run there)`]
+      : ['  Real node    none (started with APPSERVING_CLUSTER_REAL_NODE=0): every pod is simulated']),
     '',
     'Tests started now reuse this cluster. Stop it with: pnpm cluster:down',
     '',
@@ -48,8 +55,29 @@ async function main(command: string | undefined): Promise<number> {
       process.stdout.write(`  ${'total'.padEnd(24)} ${(total / 1024).toFixed(0).padStart(5)} MiB\n`);
       return status.running ? 0 : 1;
     }
+    case 'images': {
+      // The real node's Debian packages and images, built once (scripts/test.sh runs this before the tests, so a
+      // cold machine shows the build's progress outside of the test run).
+      if (!realNodeWanted()) return 0;
+      const versions = readVersions();
+      const log = (line: string) => process.stderr.write(`[cluster] ${line}\n`);
+      ensureDebianPackages(versions, log, { node: true });
+      await ensureNodeImages(versions, binaryPaths(versions), log);
+      return 0;
+    }
+    case 'env': {
+      // The platform's settings for this cluster, as shell exports (scripts/start.sh evaluates them).
+      const status = await clusterStatus();
+      if (!status.info || !status.running) {
+        process.stderr.write('no healthy local cluster: start it with pnpm cluster:up\n');
+        return 1;
+      }
+      const builder = Number(process.argv[3] ?? process.env.APPSERVING_BUILDER_PORT ?? 9113);
+      process.stdout.write(`${shellExports(localPlatformSettings(status.info, { builder }))}\n`);
+      return 0;
+    }
     default:
-      process.stderr.write('usage: node src/cli.ts up|down|status\n');
+      process.stderr.write('usage: node src/cli.ts up|down|status|images|env [builder port]\n');
       return 2;
   }
 }

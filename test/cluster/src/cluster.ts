@@ -18,6 +18,7 @@ import type { NodeImages } from './node/node-images.ts';
 import { nodeLayout, REAL_NODE_LABEL, REAL_NODE_LABEL_VALUE } from './node/node-layout.ts';
 import { REAL_NODE_TAINT } from './node/kubelet.ts';
 import { realNodePrerequisites, startRealNode } from './node/real-node.ts';
+import { gatewayManifests, LOCAL_APP_DOMAIN, LOCAL_GATEWAY, traefik } from './traefik.ts';
 import { isOurProcess, liveGroupMembers, rssKiB, startProcess, stopProcessGroup, waitFor } from './processes.ts';
 import type { StartedProcess } from './processes.ts';
 import { binaryPaths, cacheRoot, readVersions } from './versions.ts';
@@ -66,6 +67,19 @@ export interface RealNodeInfo {
   };
   /** The StorageClass of the cluster's volume provisioner (kube-controller-manager's hostPath provisioner). */
   readonly storageClass: string;
+  /** The traffic gateway (Traefik) routing 127.0.0.1 to the node's pods. */
+  readonly trafficGateway: TrafficGatewayInfo;
+}
+
+export interface TrafficGatewayInfo {
+  /** Where requests go: http://127.0.0.1:<port>, with the app's host name (`<app>-<namespace>.localhost`). */
+  readonly url: string;
+  /** The Gateway apps attach their HTTPRoutes to (`namespace/name`, APPSERVING_APP_GATEWAY). */
+  readonly gateway: string;
+  /** The domain of app host names (APPSERVING_APP_DOMAIN). */
+  readonly domain: string;
+  /** Traefik's own endpoint: /ping and /metrics (request counts and latencies per route and service). */
+  readonly adminUrl: string;
 }
 
 /** The default StorageClass of the local cluster: PersistentVolumes are directories on this machine. */
@@ -304,6 +318,11 @@ export interface ClusterStatus {
   readonly rssKiB: Record<string, number>;
 }
 
+/** What the cluster on these ports told its users when it started (its state file), without probing it. */
+export function readClusterInfo(portBase = portBaseFromEnv()): ClusterInfo | undefined {
+  return readState(stateDir(portBase))?.info;
+}
+
 export async function clusterStatus(portBase = portBaseFromEnv()): Promise<ClusterStatus> {
   const dir = stateDir(portBase);
   const state = readState(dir);
@@ -425,9 +444,25 @@ async function launch(dir: string, portBase: number, versions: Versions, opts: S
               tolerations: [{ key: REAL_NODE_TAINT.key, operator: 'Equal', value: REAL_NODE_TAINT.value, effect: REAL_NODE_TAINT.effect }],
             },
             storageClass: LOCAL_STORAGE_CLASS,
+            trafficGateway: {
+              url: `http://127.0.0.1:${l.ports.traefikWeb}`,
+              gateway: `${LOCAL_GATEWAY.namespace}/${LOCAL_GATEWAY.name}`,
+              domain: LOCAL_APP_DOMAIN,
+              adminUrl: `http://127.0.0.1:${l.ports.traefikAdmin}`,
+            },
           };
           log(`real node ${node.name} Ready (${since()})`);
         });
+    const gatewayReady = !withNode
+      ? Promise.resolve()
+      : (async () => {
+          const file = join(dir, 'gateway.yaml');
+          writeFileSync(file, gatewayManifests(l).map((m) => JSON.stringify(m)).join('\n---\n'));
+          kubectl('apply', '-f', file);
+          const proxy = start(traefik(l));
+          await waitFor('traefik', () => probeOk(`http://127.0.0.1:${l.ports.traefikAdmin}/ping`), { timeoutMs: 30_000, process: proxy });
+          log(`traffic gateway (Traefik) on http://127.0.0.1:${l.ports.traefikWeb} (${since()})`);
+        })();
     // PersistentVolumeClaims without a class get a directory on this machine (kube-controller-manager's provisioner).
     const storageClassFile = join(dir, 'storage-class.yaml');
     writeFileSync(storageClassFile, JSON.stringify(storageClassManifest()));
@@ -435,6 +470,7 @@ async function launch(dir: string, portBase: number, versions: Versions, opts: S
 
     await Promise.all([
       nodeReady,
+      gatewayReady,
       waitFor('prometheus', () => probeOk(`${info.prometheusUrl}/-/ready`), { timeoutMs: 60_000, process: prom }),
       registryReady,
       waitFor('kube-scheduler', () => probeOk(`https://127.0.0.1:${l.ports.scheduler}/healthz`), { timeoutMs: 60_000, process: scheduler }),

@@ -32,8 +32,8 @@ export function layoutPaths(dir: string): Pick<ClusterLayout, 'dir' | 'dataDir' 
 
 // Fake address ranges of the simulated cluster. Nothing ever connects to them: pods and services exist only as API
 // objects. Kept out of the RFC 1918 ranges so that they can never be mistaken for a reachable host here.
-const SERVICE_CIDR = '100.96.0.0/16';
-const POD_CIDR = '100.64.0.0/16';
+export const SERVICE_CIDR = '100.96.0.0/16';
+export const POD_CIDR = '100.64.0.0/16';
 
 export function apiserverUrl(l: ClusterLayout): string {
   return `https://127.0.0.1:${l.ports.apiserver}`;

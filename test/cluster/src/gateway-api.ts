@@ -4,11 +4,13 @@ import { goModuleDir } from './go-modules.ts';
 import { readVersions } from './versions.ts';
 
 /**
- * The Gateway API's standard CRDs (GatewayClass, Gateway, HTTPRoute, GRPCRoute, ReferenceGrant), read from the Go
- * module cache like Flagger's: Flagger's `gatewayapi:v1` provider creates and weights HTTPRoutes. No controller
- * implements them here; the objects are API data, which is all Flagger and the tests look at.
+ * The Gateway API's standard CRDs, read from the Go module cache like Flagger's: Flagger's `gatewayapi:v1` provider
+ * creates and weights HTTPRoutes, and Traefik (the local traffic gateway, traefik.ts) implements them for the real
+ * node's pods; its provider watches every kind listed here.
  */
-export const GATEWAY_API_CRD_NAMES = ['gatewayclasses', 'gateways', 'httproutes', 'grpcroutes', 'referencegrants'].map((r) => `${r}.gateway.networking.k8s.io`);
+export const GATEWAY_API_CRD_NAMES = ['gatewayclasses', 'gateways', 'httproutes', 'grpcroutes', 'referencegrants', 'backendtlspolicies'].map(
+  (r) => `${r}.gateway.networking.k8s.io`,
+);
 
 export function gatewayApiCrdFiles(version = readVersions().GATEWAY_API_VERSION): string[] {
   const dir = join(goModuleDir('sigs.k8s.io/gateway-api', version), 'config', 'crd', 'standard');

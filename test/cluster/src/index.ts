@@ -1,5 +1,7 @@
-export { startCluster, stopCluster, clusterStatus } from './cluster.ts';
-export type { Cluster, ClusterInfo, ClusterStatus, StartClusterOptions } from './cluster.ts';
+export { startCluster, stopCluster, clusterStatus, readClusterInfo, LOCAL_STORAGE_CLASS } from './cluster.ts';
+export type { Cluster, ClusterInfo, ClusterStatus, RealNodeInfo, StartClusterOptions } from './cluster.ts';
+export { localPlatformSettings, shellExports } from './platform-settings.ts';
+export type { NodeImages } from './node/node-images.ts';
 export { clusterPorts, DEFAULT_PORT_BASE } from './ports.ts';
 export type { ClusterPorts } from './ports.ts';
 export { binaryPaths, readVersions } from './versions.ts';

@@ -18,6 +18,10 @@ export interface ClusterPorts {
   readonly kubeletHealthz: number;
   /** The registry as pods on the real node reach it: a relay on the node's bridge address to the registry. */
   readonly registryRelay: number;
+  /** The traffic gateway (Traefik): apps at http://<app>-<namespace>.localhost:<port>/. */
+  readonly traefikWeb: number;
+  /** Traefik's ping and Prometheus metrics. */
+  readonly traefikAdmin: number;
 }
 
 export const DEFAULT_PORT_BASE = 26400;
@@ -39,6 +43,8 @@ export function clusterPorts(base: number): ClusterPorts {
     kubelet: base + 9,
     kubeletHealthz: base + 10,
     registryRelay: base + 8,
+    traefikWeb: base + 11,
+    traefikAdmin: base + 12,
   };
 }
 

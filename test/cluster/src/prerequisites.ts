@@ -13,11 +13,14 @@ const DEBIAN_BINARIES: Record<string, string> = {
   'libseccomp-dev': '/usr/include/seccomp.h',
   socat: '/usr/bin/socat',
   mmdebstrap: '/usr/bin/mmdebstrap',
+  'openjdk-17-jdk-headless': '/usr/bin/javac',
+  'libtomcat10-java': '/usr/share/java/tomcat10-servlet-api.jar',
 };
 
 /** Installs the Debian packages (Prometheus, registry, and the real node's) when missing; CI machines may be fresh. */
 export function ensureDebianPackages(v: Versions, log: (line: string) => void, opts: { node: boolean } = { node: true }): void {
-  const wanted = [v.DEBIAN_PROMETHEUS_PACKAGE, v.DEBIAN_REGISTRY_PACKAGE, ...(opts.node ? v.DEBIAN_NODE_PACKAGES.split(/\s+/).filter(Boolean) : [])];
+  const node = opts.node ? `${v.DEBIAN_NODE_PACKAGES} ${v.DEBIAN_TEST_APP_PACKAGES}`.split(/\s+/).filter(Boolean) : [];
+  const wanted = [v.DEBIAN_PROMETHEUS_PACKAGE, v.DEBIAN_REGISTRY_PACKAGE, ...node];
   const missing = wanted.filter((pkg) => !existsSync(DEBIAN_BINARIES[pkg] ?? `/usr/bin/${pkg}`));
   if (missing.length === 0) return;
   log(`installing Debian packages: ${missing.join(' ')}`);

@@ -13,6 +13,7 @@ export interface Versions {
   readonly FLAGGER_VERSION: string;
   readonly HELM_VERSION: string;
   readonly GATEWAY_API_VERSION: string;
+  readonly TRAEFIK_VERSION: string;
   readonly CONTAINERD_VERSION: string;
   readonly RUNC_VERSION: string;
   readonly KANIKO_VERSION: string;
@@ -21,11 +22,13 @@ export interface Versions {
   readonly DEBIAN_REGISTRY_PACKAGE: string;
   /** Space-separated Debian packages of the real node. */
   readonly DEBIAN_NODE_PACKAGES: string;
+  /** Space-separated Debian packages the tests build their real apps with. */
+  readonly DEBIAN_TEST_APP_PACKAGES: string;
 }
 
 const required: readonly (keyof Versions)[] = [
-  'K8S_VERSION', 'ETCD_VERSION', 'KWOK_VERSION', 'FLAGGER_VERSION', 'HELM_VERSION', 'GATEWAY_API_VERSION', 'CONTAINERD_VERSION',
-  'RUNC_VERSION', 'KANIKO_VERSION', 'GO_MIN_VERSION', 'DEBIAN_PROMETHEUS_PACKAGE', 'DEBIAN_REGISTRY_PACKAGE', 'DEBIAN_NODE_PACKAGES',
+  'K8S_VERSION', 'ETCD_VERSION', 'KWOK_VERSION', 'FLAGGER_VERSION', 'HELM_VERSION', 'GATEWAY_API_VERSION', 'TRAEFIK_VERSION', 'CONTAINERD_VERSION',
+  'RUNC_VERSION', 'KANIKO_VERSION', 'GO_MIN_VERSION', 'DEBIAN_PROMETHEUS_PACKAGE', 'DEBIAN_REGISTRY_PACKAGE', 'DEBIAN_NODE_PACKAGES', 'DEBIAN_TEST_APP_PACKAGES',
 ];
 
 export function readVersions(file = join(packageDir, 'versions.env')): Versions {
@@ -67,6 +70,8 @@ export interface BinaryPaths {
   readonly kanikoExecutor: string;
   /** The static sandbox ("pause") binary, made into the real node's sandbox image. */
   readonly pause: string;
+  /** The local traffic gateway (Gateway API implementation). */
+  readonly traefik: string;
 }
 
 export function flaggerCacheKey(v: Versions): string {
@@ -93,5 +98,6 @@ export function binaryPaths(v: Versions, cache = cacheRoot()): BinaryPaths {
     runc: join(dir(`runc-${v.RUNC_VERSION}`), 'runc'),
     kanikoExecutor: join(dir(`kaniko-${v.KANIKO_VERSION}`), 'executor'),
     pause: join(dir(`pause-${v.K8S_VERSION}`), 'pause'),
+    traefik: join(dir(`traefik-${v.TRAEFIK_VERSION}`), 'traefik'),
   };
 }

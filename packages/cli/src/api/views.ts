@@ -41,6 +41,8 @@ export interface AppView {
   current_release: ReleaseView | null;
   operation: OperationView | null;
   endpoint: string | null;
+  /** `public`: the URL people open (null when the app is not exposed); `cluster`: its in-cluster URL. */
+  endpoints?: { public: string | null; cluster: string | null };
   created_at: string;
 }
 

@@ -1,6 +1,7 @@
+import { spawn } from 'node:child_process';
 import type { AppView, ClusterView, ReleaseView } from '../api/views.ts';
 import type { Context } from '../context.ts';
-import { ExitCode } from '../errors.ts';
+import { CliError, ExitCode } from '../errors.ts';
 import { describeStatus, diagnosisLines } from '../follow/describe-event.ts';
 import { formatTime, table } from '../output/format.ts';
 import { requireApp } from './common.ts';
@@ -66,6 +67,37 @@ export function describeApp(ctx: Context, app: AppView): string {
     lines.splice(rows.findIndex(([k]) => k === 'release') + 1, 0, `${'reason'.padEnd(width)}  ${release.status_reason}`);
   }
   return lines.join('\n');
+}
+
+/**
+ * `appserve open [APP]`: the app's public URL (its route on the cluster's traffic gateway), printed, and opened in
+ * the browser when there is a desktop to open it on (`--print` never opens).
+ */
+export async function openCommand(ctx: Context, ref: string | undefined, flags: { cluster?: string; print?: boolean }): Promise<number> {
+  const client = await ctx.client();
+  const app = await requireApp(ctx, client, ref, flags.cluster);
+  const url = app.endpoints?.public ?? null;
+  if (!url) {
+    const why = app.endpoints?.cluster
+      ? `it answers inside its cluster only (${app.endpoints.cluster}): the platform exposes apps when APPSERVING_APP_DOMAIN and a Gateway (APPSERVING_APP_GATEWAY) or an ingress are set`
+      : 'it is not deployed yet';
+    throw new CliError(ExitCode.usage, 'no_public_endpoint', `${app.name} has no URL to open: ${why}`, { hint: `appserve status ${app.name}` });
+  }
+  const opened = !flags.print && openInBrowser(url);
+  ctx.result(opened ? `${url}  (opened in your browser)` : url, { app: app.name, url, opened });
+  return ExitCode.ok;
+}
+
+/** Starts the desktop's browser on `url`, when there is a desktop; false when there is none or it failed. */
+function openInBrowser(url: string): boolean {
+  const opener = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? undefined : process.env.DISPLAY || process.env.WAYLAND_DISPLAY ? 'xdg-open' : undefined;
+  if (!opener) return false;
+  try {
+    spawn(opener, [url], { stdio: 'ignore', detached: true }).unref();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** `appserve history [APP]`: every release, newest first. */

@@ -65,6 +65,9 @@ export const DeployStepV1 = messageType({
       step: Type.Enum(['applied', 'waiting-promotion', 'promoted', 'aborted', 'rolled-back', 'deleted', 'failed']),
       helm_revision: Type.Optional(Type.Integer({ minimum: 1 })),
       reason: Type.Optional(Type.String()),
+      endpoint: Type.Optional(
+        Type.String({ pattern: '^https?://[^\\s]+$', maxLength: 2048, description: 'With `applied`: the URL people reach the release at (its route on the traffic gateway), when it is exposed.' }),
+      ),
     },
     { additionalProperties: false },
   ),

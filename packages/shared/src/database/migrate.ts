@@ -8,7 +8,7 @@ import * as m0004 from './migrations/0004-app-names-per-project.ts';
 import * as m0005 from './migrations/0005-cluster-prometheus-and-canary-analysis.ts';
 import * as m0006 from './migrations/0006-housekeeping-indexes.ts';
 import * as m0007 from './migrations/0007-create-apps-function.ts';
-import * as m0008 from './migrations/0008-cluster-placement.ts';
+import * as m0008 from './migrations/0008-placement-and-endpoints.ts';
 
 /**
  * Every migration, listed by hand rather than read from a folder, so migrating works from any working
@@ -23,7 +23,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0005-cluster-prometheus-and-canary-analysis': m0005,
   '0006-housekeeping-indexes': m0006,
   '0007-create-apps-function': m0007,
-  '0008-cluster-placement': m0008,
+  '0008-placement-and-endpoints': m0008,
 };
 
 /** Kysely's migrator over this project's migrations (or, in tests, over `source`). */

@@ -98,6 +98,8 @@ export interface ReleasesTable {
   image_ref: string | null;
   image_digest: string | null;
   helm_revision: number | null;
+  /** The URL people reach the release at (its route on the traffic gateway); null: inside the cluster only. */
+  endpoint: ColumnType<string | null, string | null | undefined, string | null>;
   strategy: Strategy;
   /** Written by the watcher only. */
   status: ColumnType<ReleaseStatus, ReleaseStatus | undefined, ReleaseStatus>;

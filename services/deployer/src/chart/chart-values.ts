@@ -62,6 +62,15 @@ export type ExposureSettings = Pick<
   'trafficProvider' | 'appGateway' | 'ingressClass' | 'appDomain' | 'otelAgent' | 'otelAgentImage' | 'volumeStorageClass'
 >;
 
+/**
+ * The URL people reach a release at: its host name through the cluster's traffic gateway (APPSERVING_APP_URL),
+ * when the chart gives it a route with a host name; null when it is reachable inside the cluster only.
+ */
+export function publicEndpoint(values: Pick<ChartValues, 'expose'>, urlTemplate: string): string | null {
+  if (values.expose.kind === 'none' || !values.expose.host) return null;
+  return urlTemplate.replace('{host}', values.expose.host);
+}
+
 export interface ChartValuesInput {
   release: ReleaseRefV1;
   spec: ReleaseSpecV1;

@@ -25,7 +25,7 @@ import type { GateStore } from '../adapters/gate-store.ts';
 import { HelmError, openHelmWorkspace, type Helm, type HelmTarget } from '../adapters/helm.ts';
 import type { AppObjects } from '../adapters/kube-objects.ts';
 import { loadReleaseContext } from '../adapters/release-context.repository.ts';
-import { buildChartValues, type ExposureSettings } from '../chart/chart-values.ts';
+import { buildChartValues, publicEndpoint, type ExposureSettings } from '../chart/chart-values.ts';
 import { deployStep } from '../domain/deploy-steps.ts';
 import type { GateTokens } from '../domain/gate-token.ts';
 import { pendingRepair, releaseOfDescription, releaseOfValues, revisionDescription } from '../domain/helm-plan.ts';
@@ -43,6 +43,8 @@ export interface DeployDeps {
   chartDir: string;
   settings: ExposureSettings & {
     helmHistoryMax: number;
+    /** APPSERVING_APP_URL: how people reach an app by its host name. */
+    appUrl: string;
     /** Base URL Flagger reaches the deployer at. */
     webhookBaseUrl: string;
     /** Deliveries before the runner gives up (the step is then published as failed first). */
@@ -112,7 +114,7 @@ async function deploy(deps: DeployDeps, data: DeployData, ctx: HandlerContext, l
         const owner = releaseOfDescription(latest.description) ?? releaseOfValues(await deps.helm.values(target, latest.revision));
         if (owner?.id === release.release_id && latest.status === 'deployed') {
           log.info({ helmRevision: latest.revision }, 'this release is already applied (redelivered command); announcing it again');
-          await publish(deps, release, 'applied', { helmRevision: latest.revision });
+          await publish(deps, release, 'applied', { helmRevision: latest.revision, endpoint: publicEndpoint(values, deps.settings.appUrl) });
           return;
         }
         if (owner && owner.version > release.version && latest.status === 'deployed') {
@@ -132,7 +134,7 @@ async function deploy(deps: DeployDeps, data: DeployData, ctx: HandlerContext, l
         description: revisionDescription(release),
       });
       log.info({ helmRevision: result.revision, status: result.status, tookMs: Math.round(performance.now() - started) }, 'release applied');
-      await publish(deps, release, 'applied', { helmRevision: result.revision });
+      await publish(deps, release, 'applied', { helmRevision: result.revision, endpoint: publicEndpoint(values, deps.settings.appUrl) });
     } finally {
       await workspace.dispose();
     }

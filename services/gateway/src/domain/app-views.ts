@@ -15,6 +15,7 @@ export function releaseView(release: Selectable<ReleasesTable>): ReleaseView {
     status_reason: release.status_reason,
     diagnosis: release.diagnosis ?? null,
     image: release.image_ref ? (release.image_digest ? `${release.image_ref.split('@')[0] ?? release.image_ref}@${release.image_digest}` : release.image_ref) : null,
+    endpoint: release.endpoint,
     spec: release.spec,
     created_at: release.created_at.toISOString(),
     finished_at: release.finished_at ? release.finished_at.toISOString() : null,
@@ -26,6 +27,7 @@ function appRows(db: Kysely<Database>) {
     .selectFrom('apps')
     .innerJoin('clusters', 'clusters.id', 'apps.cluster_id')
     .leftJoin('projects', 'projects.id', 'apps.project_id')
+    .leftJoin('releases as live', 'live.id', 'apps.current_release_id')
     .select([
       'apps.id',
       'apps.name',
@@ -38,6 +40,7 @@ function appRows(db: Kysely<Database>) {
       'clusters.name as cluster_name',
       'projects.namespace as namespace',
       'projects.name as project_name',
+      'live.endpoint as live_endpoint',
     ])
     .where('apps.deleted_at', 'is', null);
 }
@@ -48,6 +51,9 @@ type OperationRow = { id: string; kind: string; status: string; command_id: stri
 function toAppView(app: AppRow, release: Selectable<ReleasesTable> | undefined, operation: OperationRow | undefined): AppView {
   const spec = release?.spec as ReleaseSpecV1 | undefined;
   const deployed = release?.status === 'succeeded' || release?.status === 'progressing' || release?.status === 'waiting-promotion';
+  const cluster = deployed && spec ? endpointOf(app.name, app.namespace ?? 'default', spec.port) : null;
+  // The live release keeps answering at its URL while a newer one rolls out or after it failed.
+  const reachable = (deployed ? release?.endpoint : null) ?? app.live_endpoint ?? null;
   return {
     id: app.id,
     name: app.name,
@@ -57,7 +63,8 @@ function toAppView(app: AppRow, release: Selectable<ReleasesTable> | undefined, 
     status: app.status,
     current_release: release ? releaseView(release) : null,
     operation: operation ?? null,
-    endpoint: deployed && spec ? endpointOf(app.name, app.namespace ?? 'default', spec.port) : null,
+    endpoint: reachable ?? cluster,
+    endpoints: { public: reachable, cluster },
     created_at: app.created_at.toISOString(),
   };
 }

@@ -171,7 +171,7 @@ describe('clusters, projects and tokens', () => {
   it('registers a cluster without ever returning its kubeconfig, and stores it encrypted for its row', async () => {
     const { response, kubeconfig, id } = await registerCluster('prod-east');
     expect(response.status).toBe(201);
-    expect(response.body).toEqual({ id: expect.any(String), name: 'prod-east', api_server_url: kubeconfig.server, is_default: true, prometheus_url: null, created_at: expect.any(String) });
+    expect(response.body).toEqual({ id: expect.any(String), name: 'prod-east', api_server_url: kubeconfig.server, is_default: true, prometheus_url: null, placement: null, created_at: expect.any(String) });
 
     const listed = await asAdmin({ method: 'GET', url: '/clusters' });
     expect(listed.body.clusters).toContainEqual(response.body);

@@ -196,6 +196,7 @@ export async function appsRoutes(app: FastifyInstance, deps: AppsRoutesDeps): Pr
       image_ref: release.imageRef,
       image_digest: null,
       helm_revision: null,
+      endpoint: null,
       strategy: resolved.spec.strategy,
       status: 'pending',
       status_reason: null,
@@ -217,6 +218,7 @@ export async function appsRoutes(app: FastifyInstance, deps: AppsRoutesDeps): Pr
       current_release: releaseView(releaseRow),
       operation: operationView,
       endpoint: null,
+      endpoints: { public: null, cluster: null },
       created_at: createdAt.toISOString(),
     };
     return { app: appRow, release, operation, command, createdAt, answer: { status: 202, body: { app: view, release: view.current_release, operation: operationView } } };

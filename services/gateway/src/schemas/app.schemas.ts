@@ -105,6 +105,7 @@ export const ReleaseView = Type.Object({
   status_reason: Type.Union([Type.String(), Type.Null()]),
   diagnosis: Type.Union([Type.Unknown(), Type.Null()]),
   image: Type.Union([Type.String(), Type.Null()]),
+  endpoint: Type.Union([Type.String(), Type.Null()], { description: "The URL people reach this release at (its route on the cluster's traffic gateway), once applied; null when it is reachable inside its cluster only." }),
   spec: Type.Record(Type.String(), Type.Unknown(), { description: 'The desired spec; secret values are never included, only their names.' }),
   created_at: Type.String(),
   finished_at: Type.Union([Type.String(), Type.Null()]),
@@ -132,7 +133,15 @@ export const AppView = Type.Object({
   status: Type.String(),
   current_release: Type.Union([ReleaseView, Type.Null()]),
   operation: Type.Union([OperationView, Type.Null()]),
-  endpoint: Type.Union([Type.String(), Type.Null()], { description: 'In-cluster URL of the app once deployed.' }),
+  endpoint: Type.Union([Type.String(), Type.Null()], {
+    description: "Where the app answers once deployed: its public URL when exposed (endpoints.public), else its in-cluster URL (endpoints.cluster).",
+  }),
+  endpoints: Type.Object({
+    public: Type.Union([Type.String(), Type.Null()], {
+      description: "The URL people open (the app's route on the cluster's traffic gateway, e.g. http://shop-team.localhost:26411/ on the local cluster); null when the app is not exposed.",
+    }),
+    cluster: Type.Union([Type.String(), Type.Null()], { description: 'The URL other apps of the cluster reach it at; null until deployed.' }),
+  }),
   created_at: Type.String(),
 });
 export type AppView = Type.Static<typeof AppView>;

@@ -165,6 +165,11 @@ export async function updateRelease(trx: Transaction<Database>, releaseId: strin
     .execute();
 }
 
+/** The URL people reach the release at, as the deployer applied it (a redelivered `applied` writes the same). */
+export async function recordEndpoint(db: Db, releaseId: string, endpoint: string): Promise<void> {
+  await db.updateTable('releases').set({ endpoint }).where('id', '=', releaseId).execute();
+}
+
 /** The release's operation: running once work began, then succeeded or failed with the release. */
 export async function updateOperation(trx: Transaction<Database>, releaseId: string, to: 'running' | 'succeeded' | 'failed'): Promise<void> {
   const from = to === 'running' ? ['pending' as const] : ['pending' as const, 'running' as const];

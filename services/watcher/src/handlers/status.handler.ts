@@ -13,6 +13,7 @@ import {
 import type { Database } from '@appserving/shared';
 import type { Kysely } from 'kysely';
 import { registerCommandRelease } from '../adapters/command-registration.ts';
+import { recordEndpoint } from '../adapters/release.repository.ts';
 import type { StatusEngine } from '../engine/status-engine.ts';
 import { buildFailedDiagnosis, helmFailedDiagnosis } from '../reconcile/diagnosis.ts';
 import type { ReleaseInput } from '../reconcile/release-machine.ts';
@@ -42,6 +43,8 @@ export function createStatusHandlers(deps: { engine: StatusEngine; db: Kysely<Da
       const { release, step } = event.data;
       switch (step) {
         case 'applied':
+          // Where people reach the release is a fact the deployer reports, not a status: recorded as it comes.
+          if (event.data.endpoint) await recordEndpoint(deps.db, release.release_id, event.data.endpoint);
           await apply(release.release_id, { type: 'applied', helmRevision: event.data.helm_revision });
           return;
         case 'failed':

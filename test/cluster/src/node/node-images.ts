@@ -265,8 +265,8 @@ async function buildImage(recipe: Recipe): Promise<BuiltImage> {
  * Builds the node's images that are not cached yet (the Debian ones together: mostly downloads and dpkg), with a
  * progress line every 30 s. A cold build takes a few minutes.
  */
-export async function ensureNodeImages(v: Versions, bins: BinaryPaths, log: (line: string) => void): Promise<void> {
-  const missing = recipes(v, bins).filter((r) => !readBuilt(imageDir(r)));
+export async function ensureNodeImages(v: Versions, bins: BinaryPaths, log: (line: string) => void, only?: readonly NodeImageName[]): Promise<void> {
+  const missing = recipes(v, bins).filter((r) => (!only || only.includes(r.name)) && !readBuilt(imageDir(r)));
   if (missing.length === 0) return;
   const t0 = Date.now();
   const pending = new Set(missing.map((r) => r.name));

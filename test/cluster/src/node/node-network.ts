@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { POD_CIDR, SERVICE_CIDR } from '../components.ts';
 import type { NodeLayout } from './node-layout.ts';
 
 function run(cmd: string, args: readonly string[]): string {
@@ -31,8 +32,14 @@ export function setupNodeNetwork(l: NodeLayout): void {
   run('iptables', ['-w', '-A', l.filterChain, '-i', l.bridge, '-o', l.bridge, '-j', 'ACCEPT']);
   run('iptables', ['-w', '-A', l.filterChain, '-i', l.bridge, '-j', 'REJECT']);
   run('iptables', ['-w', '-I', 'FORWARD', '-j', l.filterChain]);
+  // The simulated node's pod and Service addresses are fake: should anything ever dial one (a route to a kwok
+  // pod's Service on the traffic gateway), it goes nowhere instead of out of the machine.
+  for (const cidr of FAKE_CIDRS) run('ip', ['route', 'replace', 'blackhole', cidr]);
   writeCniConfig(l);
 }
+
+/** The kwok node's pod range and the Service range: API data only. */
+const FAKE_CIDRS = [POD_CIDR, SERVICE_CIDR] as const;
 
 /** Removes what setupNodeNetwork made; safe to call when none of it exists. */
 export function teardownNodeNetwork(l: NodeLayout): void {
@@ -42,6 +49,7 @@ export function teardownNodeNetwork(l: NodeLayout): void {
   tryRun('iptables', ['-w', '-F', l.filterChain]);
   tryRun('iptables', ['-w', '-X', l.filterChain]);
   tryRun('ip', ['link', 'del', l.bridge]);
+  for (const cidr of FAKE_CIDRS) tryRun('ip', ['route', 'del', 'blackhole', cidr]);
 }
 
 /** True when the bridge exists (a node of this port block was set up and not torn down). */
