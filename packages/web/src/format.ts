@@ -7,37 +7,52 @@ interface DurationFormatLike {
 type DurationFormatConstructor = new (locale: string, options: { style: 'short' | 'narrow' | 'long' }) => DurationFormatLike;
 
 /** Dates, times and durations in the console's language (Intl: no strings of our own). */
-export function useFormat() {
+export function useFormat(): Formatters {
   const { i18n } = useTranslation();
   const locale = i18n.language;
-  return useMemo(() => {
-    const dateTime = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'medium' });
-    const time = new Intl.DateTimeFormat(locale, { timeStyle: 'medium' });
-    const relative = new Intl.RelativeTimeFormat(locale, { numeric: 'auto' });
-    const DurationFormat = (Intl as unknown as { DurationFormat?: DurationFormatConstructor }).DurationFormat;
-    const durationFormat = DurationFormat ? new DurationFormat(locale, { style: 'short' }) : undefined;
-    const number = new Intl.NumberFormat(locale, { maximumFractionDigits: 2 });
-    const percent = new Intl.NumberFormat(locale, { style: 'unit', unit: 'percent', maximumFractionDigits: 0 });
-    return {
-      dateTime: (iso: string | null | undefined) => (iso ? dateTime.format(new Date(iso)) : ''),
-      time: (iso: string | null | undefined) => (iso ? time.format(new Date(iso)) : ''),
-      ago: (iso: string | null | undefined) => {
-        if (!iso) return '';
-        const seconds = Math.round((new Date(iso).getTime() - Date.now()) / 1000);
-        const abs = Math.abs(seconds);
-        if (abs < 60) return relative.format(seconds, 'second');
-        if (abs < 3600) return relative.format(Math.round(seconds / 60), 'minute');
-        if (abs < 86400) return relative.format(Math.round(seconds / 3600), 'hour');
-        return relative.format(Math.round(seconds / 86400), 'day');
-      },
-      duration: (ms: number) => {
-        const total = Math.max(0, Math.round(ms / 1000));
-        const parts = { hours: Math.floor(total / 3600), minutes: Math.floor((total % 3600) / 60), seconds: total % 60 };
-        if (durationFormat) return durationFormat.format(parts.hours ? parts : parts.minutes ? { minutes: parts.minutes, seconds: parts.seconds } : { seconds: parts.seconds });
-        return `${parts.hours ? `${parts.hours}h ` : ''}${parts.minutes ? `${parts.minutes}m ` : ''}${parts.seconds}s`;
-      },
-      number: (value: number) => number.format(value),
-      percent: (value: number) => percent.format(value),
-    };
-  }, [locale]);
+  return useMemo(() => formattersOf(locale), [locale]);
+}
+
+export type Formatters = ReturnType<typeof makeFormatters>;
+
+// Intl formatters are costly to make (tens of ms for a page's worth): one set per language, shared.
+const cache = new Map<string, Formatters>();
+function formattersOf(locale: string): Formatters {
+  let formatters = cache.get(locale);
+  if (!formatters) {
+    formatters = makeFormatters(locale);
+    cache.set(locale, formatters);
+  }
+  return formatters;
+}
+
+function makeFormatters(locale: string) {
+  const dateTime = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'medium' });
+  const time = new Intl.DateTimeFormat(locale, { timeStyle: 'medium' });
+  const relative = new Intl.RelativeTimeFormat(locale, { numeric: 'auto' });
+  const DurationFormat = (Intl as unknown as { DurationFormat?: DurationFormatConstructor }).DurationFormat;
+  const durationFormat = DurationFormat ? new DurationFormat(locale, { style: 'short' }) : undefined;
+  const number = new Intl.NumberFormat(locale, { maximumFractionDigits: 2 });
+  const percent = new Intl.NumberFormat(locale, { style: 'unit', unit: 'percent', maximumFractionDigits: 0 });
+  return {
+    dateTime: (iso: string | null | undefined) => (iso ? dateTime.format(new Date(iso)) : ''),
+    time: (iso: string | null | undefined) => (iso ? time.format(new Date(iso)) : ''),
+    ago: (iso: string | null | undefined) => {
+      if (!iso) return '';
+      const seconds = Math.round((new Date(iso).getTime() - Date.now()) / 1000);
+      const abs = Math.abs(seconds);
+      if (abs < 60) return relative.format(seconds, 'second');
+      if (abs < 3600) return relative.format(Math.round(seconds / 60), 'minute');
+      if (abs < 86400) return relative.format(Math.round(seconds / 3600), 'hour');
+      return relative.format(Math.round(seconds / 86400), 'day');
+    },
+    duration: (ms: number) => {
+      const total = Math.max(0, Math.round(ms / 1000));
+      const parts = { hours: Math.floor(total / 3600), minutes: Math.floor((total % 3600) / 60), seconds: total % 60 };
+      if (durationFormat) return durationFormat.format(parts.hours ? parts : parts.minutes ? { minutes: parts.minutes, seconds: parts.seconds } : { seconds: parts.seconds });
+      return `${parts.hours ? `${parts.hours}h ` : ''}${parts.minutes ? `${parts.minutes}m ` : ''}${parts.seconds}s`;
+    },
+    number: (value: number) => number.format(value),
+    percent: (value: number) => percent.format(value),
+  };
 }

@@ -1,7 +1,7 @@
 import '@mantine/core/styles.css';
 import { MantineProvider, createTheme, type CSSVariablesResolver } from '@mantine/core';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { StrictMode } from 'react';
+import { StrictMode, startTransition } from 'react';
 import { createRoot } from 'react-dom/client';
 import { BrowserRouter } from 'react-router';
 import { App } from './App.tsx';
@@ -32,7 +32,10 @@ prefetchLanding(queryClient, window.location.pathname);
 
 const root = document.getElementById('root');
 if (root) {
-  createRoot(root).render(
+  const reactRoot = createRoot(root);
+  // A transition renders in slices that yield to the browser between them: no long task on the first paint.
+  startTransition(() =>
+    reactRoot.render(
     <StrictMode>
       <MantineProvider theme={theme} cssVariablesResolver={contrast} getStyleNonce={() => nonce} defaultColorScheme="light">
         <QueryClientProvider client={queryClient}>
@@ -42,5 +45,6 @@ if (root) {
         </QueryClientProvider>
       </MantineProvider>
     </StrictMode>,
+    ),
   );
 }

@@ -88,6 +88,11 @@ try {
       metrics[name] = ['first-contentful-paint', 'largest-contentful-paint', 'total-blocking-time', 'cumulative-layout-shift', 'speed-index']
         .map((id) => `${id} ${audits[id]?.displayValue ?? '?'}`)
         .join(', ');
+      if (process.env.FIGURES_DEBUG) {
+        for (const id of ['mainthread-work-breakdown', 'bootup-time', 'long-tasks', 'largest-contentful-paint-element']) {
+          process.stderr.write(`${id}: ${JSON.stringify((audits[id]?.details as { items?: unknown[] } | undefined)?.items?.slice(0, 8))}\n`);
+        }
+      }
     }
     process.stdout.write(
       [
