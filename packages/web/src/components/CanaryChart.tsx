@@ -27,7 +27,7 @@ export default function CanaryChart({ analysis }: { analysis: CanaryAnalysis[] }
         width: Math.max(320, element.clientWidth),
         height: 220,
         scales: { x: { time: false } },
-        axes: [{ label: t('analysis.step') }, { label: t('analysis.weight') }],
+        axes: [{ label: t('analysis.step'), incrs: [1, 2, 5, 10] }, { label: t('analysis.weight') }],
         series: [
           { label: t('analysis.step') },
           { label: t('analysis.weight'), stroke: COLORS[0], width: 2 },

@@ -15,14 +15,21 @@ const CanaryChart = lazy(() => import('./CanaryChart.tsx'));
 export function RolloutPanel({ release, events, timeline, connected }: { release: ReleaseView; events: StatusEvent[]; timeline: TimelineEntry[]; connected: boolean }) {
   const { t } = useTranslation();
   const fmt = useFormat();
-  const steps = useMemo(() => events.filter((e) => !e.data.release || e.data.release.release_id === release.id), [events, release.id]);
-  // Analysis steps: the persisted record, completed by what the stream brought since.
+  // The persisted record of this release, then what the stream adds (the same event once, by its id).
+  const steps = useMemo(() => {
+    const byId = new Map<string, StatusEvent>();
+    for (const entry of timeline) {
+      if (entry.release_id === release.id) byId.set(entry.event_id, { id: entry.event_id, type: entry.type, time: entry.occurred_at, data: entry.data });
+    }
+    for (const event of events) if (!event.data.release || event.data.release.release_id === release.id) byId.set(event.id, event);
+    return [...byId.values()].sort((a, b) => (a.time ?? '').localeCompare(b.time ?? ''));
+  }, [timeline, events, release.id]);
+  // Analysis steps, from the same merged record.
   const analysis = useMemo(() => {
     const byStep = new Map<string, CanaryAnalysis>();
-    for (const entry of timeline) if (entry.release_id === release.id && eventKind(entry.type) === 'canary.analysis') byStep.set(entry.event_id, entry.data as unknown as CanaryAnalysis);
     for (const event of steps) if (eventKind(event.type) === 'canary.analysis') byStep.set(event.id, event.data as unknown as CanaryAnalysis);
     return [...byStep.values()].sort((a, b) => a.step - b.step);
-  }, [timeline, steps, release.id]);
+  }, [steps]);
   const lastProgress = [...steps].reverse().find((e) => eventKind(e.type) === 'build.progress');
   const done = typeof lastProgress?.data.done_bytes === 'number' ? lastProgress.data.done_bytes : undefined;
   const total = typeof lastProgress?.data.total_bytes === 'number' ? lastProgress.data.total_bytes : undefined;

@@ -111,6 +111,27 @@ describe('the console over the gateway alone', () => {
     expect(await seriousAxeViolations(page)).toEqual([]);
   }, 60_000);
 
+  it('the deploy and admin pages and the sign-in page answer without a serious or critical axe-core violation', async () => {
+    for (const [name, path] of [
+      ['deploy', '/deploy'],
+      ['clusters', '/admin/clusters'],
+      ['projects', '/admin/projects'],
+      ['tokens', '/admin/tokens'],
+    ] as const) {
+      await page.goto(`${gateway.url}/console${path}`);
+      await page.locator('main h2').first().waitFor();
+      await page.waitForTimeout(300);
+      await shoot(name);
+      expect(await seriousAxeViolations(page), name).toEqual([]);
+    }
+    const signedOut = await (await browser.newContext()).newPage();
+    await signedOut.goto(`${gateway.url}/console/`);
+    await signedOut.locator('input[name="token"]').waitFor();
+    if (screenshots) await signedOut.screenshot({ path: `${screenshots}/sign-in.png` });
+    expect(await seriousAxeViolations(signedOut)).toEqual([]);
+    await signedOut.context().close();
+  }, 60_000);
+
   it('every page in Korean: no untranslated string, no serious or critical axe-core violation', async () => {
     const korean = await browser.newContext({ locale: 'ko-KR' });
     const p = await korean.newPage();
