@@ -77,6 +77,7 @@ try {
       namespace: floorNamespace,
       secrets,
       prometheusUrl: null,
+      placement: null,
       clusterName: 'local',
       gateWebhookBase: '',
       settings: { trafficProvider: 'gatewayapi', appGateway: '', ingressClass: 'nginx', appDomain: '', otelAgent: 'analysed', otelAgentImage: 'x/y:1', volumeStorageClass: '' },

@@ -134,6 +134,7 @@ try {
       namespace: baselineNamespace,
       secrets: {},
       prometheusUrl: null,
+      placement: null,
       clusterName: 'local',
       gateWebhookBase: 'http://127.0.0.1:1',
       settings: { trafficProvider: 'gatewayapi', appGateway: '', ingressClass: 'nginx', appDomain: '', otelAgent: 'analysed', otelAgentImage: 'unused', volumeStorageClass: '' },

@@ -17,7 +17,8 @@ const run = promisify(execFile);
  * it really ran: `/` gives `hello <version> <token>` with a token it made at start and printed to stdout; `/env/X`
  * and `/file?path=` read its environment and files (config and secret mounts); `/health` answers 200. Modes (env
  * HELLO_MODE) make it fail the ways apps fail: `exit` (exits 3 at start), `oom` (allocates until killed), `unready`
- * (its health path never answers 200). With HELLO_DATA set, it appends `<version> <token>` to $HELLO_DATA/visits at start.
+ * (its health path never answers 200). With HELLO_DATA set, it appends `<version> <token>` to $HELLO_DATA/visits at start;
+ * HELLO_BIND names the one address it listens on (all of them by default).
  */
 const HELLO_JAVA = `package demo;
 
@@ -62,7 +63,8 @@ public class Hello {
       Path visits = Path.of(data, "visits");
       Files.writeString(visits, version + " " + token + "\n", StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
     }
-    HttpServer server = HttpServer.create(new InetSocketAddress(port), 64);
+    String bind = System.getenv("HELLO_BIND");
+    HttpServer server = HttpServer.create(bind == null ? new InetSocketAddress(port) : new InetSocketAddress(bind, port), 64);
     server.createContext("/", exchange -> answer(exchange, 200, "hello " + version + " " + token));
     server.createContext("/health", exchange -> answer(exchange, mode.equals("unready") ? 503 : 200, mode.equals("unready") ? "not ready" : "ok"));
     server.createContext("/env/", exchange -> {

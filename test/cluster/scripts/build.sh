@@ -134,7 +134,7 @@ build_runc() {
       { echo "runc: needs Debian's libseccomp-dev (apt-get install -y libseccomp-dev)" >&2; return 1; }
   fi
   CGO_ENABLED=1 GOFLAGS="$GOFLAGS -tags=seccomp" go_install "$1" "$2" "-s -w -X main.version=${RUNC_VERSION#v}" \
-    "github.com/opencontainers/runc@$RUNC_VERSION" && "$1/runc" --version | head -1
+    "github.com/opencontainers/runc@$RUNC_VERSION" && "$1/runc" --version | sed -n 1p
 }
 
 # Kaniko's executor (the image of build Pods on the real node); upstream is archived, v1.23.2 is served by the proxy,
@@ -156,7 +156,7 @@ build_traefik() {
   (cd traefik && "$GO" mod download >/dev/null 2>&1 || "$GO" mod download)
   local v=github.com/traefik/traefik/v3/pkg/version
   (cd traefik && gobuild_live "$vlog" -ldflags "-s -w -X $v.Version=$TRAEFIK_VERSION -X $v.Codename=appserving -X $v.BuildDate=1970-01-01T00:00:00Z" \
-    -o "$bin/traefik" ./cmd/traefik) && "$bin/traefik" version | head -1
+    -o "$bin/traefik" ./cmd/traefik) && "$bin/traefik" version | sed -n 1p
 }
 
 # The sandbox ("pause") container, compiled statically from the C source in the Kubernetes module.
@@ -172,7 +172,7 @@ build_etcd() {
   log "etcd: resolving modules"
   "$GO" get "go.etcd.io/etcd/server/v3@$ETCD_VERSION" >/dev/null 2>&1 || "$GO" get "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
   gobuild_live "$vlog" -ldflags "-s -w" -o "$bin/etcd" go.etcd.io/etcd/server/v3
-  "$bin/etcd" --version | head -1
+  "$bin/etcd" --version | sed -n 1p
 }
 
 # Modules without replace directives build with `go install pkg@version`.

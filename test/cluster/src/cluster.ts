@@ -56,6 +56,8 @@ export interface RealNodeInfo {
   readonly nodeIp: string;
   /** The pods' subnet on the bridge. */
   readonly subnet: string;
+  /** containerd's socket (for `ctr`, e.g. to start an image outside Kubernetes as a benchmark's floor). */
+  readonly containerdSocket: string;
   /** The local registry as pods reach it (`<nodeIp>:<registry port>`), e.g. for Kaniko's pushes. */
   readonly registryHostForPods: string;
   /** The node's images in the local registry (runtimes for apps, curl, Kaniko, pause). */
@@ -437,6 +439,7 @@ async function launch(dir: string, portBase: number, versions: Versions, opts: S
             name: node.name,
             nodeIp: node.nodeIp,
             subnet: node.subnet,
+            containerdSocket: node.containerdSocket,
             registryHostForPods: `${node.nodeIp}:${node.ports.registryRelay}`,
             images,
             placement: {

@@ -141,7 +141,7 @@ describe('app chart: rolling', () => {
     });
     expect(container.resources).toEqual({ requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '2', memory: '1Gi' } });
     expect(container.readinessProbe.httpGet).toEqual({ path: '/actuator/health', port: 'http' });
-    expect(container.startupProbe.failureThreshold).toBe(60);
+    expect(container.startupProbe).toMatchObject({ periodSeconds: 1, failureThreshold: 300 });
     expect(container.volumeMounts).toEqual([
       { name: 'config', mountPath: '/app/config', readOnly: true },
       { name: 'secrets', mountPath: '/app/secrets', readOnly: true },

@@ -6,7 +6,7 @@ import type { BinaryPaths } from '../versions.ts';
 import type { NodeLayout } from './node-layout.ts';
 import { teardownNodeNetwork } from './node-network.ts';
 
-const CGROUP_MOUNT = '/sys/fs/cgroup';
+export const CGROUP_MOUNT = '/sys/fs/cgroup';
 
 /** The cgroup v1 hierarchies the kubelet made directories in (each controller has its own on these machines). */
 function hierarchies(): string[] {

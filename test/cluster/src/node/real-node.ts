@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Pki } from '../pki.ts';
 import type { StartedProcess, StartOptions } from '../processes.ts';
@@ -7,7 +7,7 @@ import { waitFor } from '../processes.ts';
 import type { BinaryPaths } from '../versions.ts';
 import { containerd, writeContainerdConfig } from './containerd.ts';
 import { kubelet, writeKubeletConfig } from './kubelet.ts';
-import { cleanupNode } from './node-cleanup.ts';
+import { CGROUP_MOUNT, cleanupNode } from './node-cleanup.ts';
 import type { NodeLayout } from './node-layout.ts';
 import { setupNodeNetwork } from './node-network.ts';
 import type { NodeImages } from './node-images.ts';
@@ -59,6 +59,7 @@ export async function startRealNode(ctx: RealNodeContext, log: (line: string) =>
   await waitFor('registry relay', async () => relayListening(l), { timeoutMs: 10_000, process: relay });
   log(`containerd ready; pods get addresses in ${l.subnet} on bridge ${l.bridge}`);
 
+  createCgroupRoot(l);
   const agent = ctx.start(kubelet(l, ctx.bins, ctx.logDir));
   await waitFor(
     `kubelet (node ${l.name} Ready)`,
@@ -70,6 +71,22 @@ export async function startRealNode(ctx: RealNodeContext, log: (line: string) =>
     },
     { timeoutMs: 120_000, process: agent, intervalMs: 500 },
   );
+}
+
+/**
+ * The kubelet's cgroup root must exist in every hierarchy (cgroup v1 mounts each controller on its own); cpuset
+ * needs its CPUs and memory nodes copied from the parent before anything can join it.
+ */
+function createCgroupRoot(l: NodeLayout): void {
+  for (const hierarchy of readdirSync(CGROUP_MOUNT)) {
+    const parent = join(CGROUP_MOUNT, hierarchy);
+    if (!existsSync(join(parent, 'cgroup.procs'))) continue;
+    const dir = join(parent, l.cgroupRoot);
+    mkdirSync(dir, { recursive: true });
+    if (hierarchy === 'cpuset') {
+      for (const file of ['cpuset.cpus', 'cpuset.mems']) writeFileSync(join(dir, file), readFileSync(join(parent, file), 'utf8'));
+    }
+  }
 }
 
 function ctrWorks(l: NodeLayout, bins: BinaryPaths): boolean {
