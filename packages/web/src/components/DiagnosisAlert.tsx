@@ -1,9 +1,10 @@
 import { Alert, Code, Stack, Text } from '@mantine/core';
 import { useTranslation } from 'react-i18next';
 import type { ReleaseView } from '../api/types.ts';
+import { memo } from 'react';
 
 /** Why a release failed and what to do about it, as the watcher diagnosed it. Everything is rendered as text. */
-export function DiagnosisAlert({ release }: { release: ReleaseView }) {
+export const DiagnosisAlert = memo(function DiagnosisAlert({ release }: { release: ReleaseView }) {
   const { t } = useTranslation();
   if (!['failed', 'aborted', 'rolled-back'].includes(release.status)) return null;
   const diagnosis = release.diagnosis;
@@ -34,4 +35,4 @@ export function DiagnosisAlert({ release }: { release: ReleaseView }) {
       </Stack>
     </Alert>
   );
-}
+});

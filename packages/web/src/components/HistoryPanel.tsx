@@ -5,9 +5,10 @@ import { useAppChange } from '../api/hooks.ts';
 import type { ReleaseView } from '../api/types.ts';
 import { useFormat } from '../format.ts';
 import { StatusBadge } from './StatusBadge.tsx';
+import { memo } from 'react';
 
 /** Every release of the app, with "roll back to this release" on the ones that produced an image. */
-export function HistoryPanel({ appId, releases, currentVersion }: { appId: string; releases: ReleaseView[]; currentVersion: number | undefined }) {
+export const HistoryPanel = memo(function HistoryPanel({ appId, releases, currentVersion }: { appId: string; releases: ReleaseView[]; currentVersion: number | undefined }) {
   const { t } = useTranslation();
   const fmt = useFormat();
   const rollback = useAppChange<{ to_version: number }>(appId, 'POST', `/apps/${appId}/rollback`);
@@ -62,4 +63,4 @@ export function HistoryPanel({ appId, releases, currentVersion }: { appId: strin
       </Table.ScrollContainer>
     </>
   );
-}
+});

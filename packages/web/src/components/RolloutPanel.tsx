@@ -1,5 +1,5 @@
 import { Badge, Group, Progress, Stack, Text, Timeline } from '@mantine/core';
-import { Suspense, lazy, useMemo } from 'react';
+import { memo, Suspense, lazy, useMemo } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { CanaryAnalysis, ReleaseView, StatusEvent, TimelineEntry } from '../api/types.ts';
 import { useFormat } from '../format.ts';
@@ -12,7 +12,7 @@ const CanaryChart = lazy(() => import('./CanaryChart.tsx'));
  * The rollout of the current release, step by step, as the SSE stream tells it (build progress, helm, each
  * canary step with its weight), with the canary analysis as a chart and a table.
  */
-export function RolloutPanel({ release, events, timeline, connected }: { release: ReleaseView; events: StatusEvent[]; timeline: TimelineEntry[]; connected: boolean }) {
+export const RolloutPanel = memo(function RolloutPanel({ release, events, timeline, connected }: { release: ReleaseView; events: StatusEvent[]; timeline: TimelineEntry[]; connected: boolean }) {
   const { t } = useTranslation();
   const fmt = useFormat();
   // The persisted record of this release, then what the stream adds (the same event once, by its id).
@@ -71,7 +71,7 @@ export function RolloutPanel({ release, events, timeline, connected }: { release
       )}
     </Stack>
   );
-}
+});
 
 function weightOf(events: StatusEvent[]): number | undefined {
   for (let i = events.length - 1; i >= 0; i -= 1) {

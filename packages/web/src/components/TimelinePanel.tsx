@@ -3,9 +3,10 @@ import { useTranslation } from 'react-i18next';
 import type { TimelineEntry } from '../api/types.ts';
 import { useFormat } from '../format.ts';
 import { describeEvent } from './describe-event.ts';
+import { memo } from 'react';
 
 /** The persisted record of an app, newest first. */
-export function TimelinePanel({ entries }: { entries: TimelineEntry[] }) {
+export const TimelinePanel = memo(function TimelinePanel({ entries }: { entries: TimelineEntry[] }) {
   const { t } = useTranslation();
   const fmt = useFormat();
   if (entries.length === 0) return <Text c="dimmed">{t('timeline.empty')}</Text>;
@@ -29,4 +30,4 @@ export function TimelinePanel({ entries }: { entries: TimelineEntry[] }) {
       </Table>
     </Table.ScrollContainer>
   );
-}
+});

@@ -19,6 +19,9 @@ import { useFormat } from '../format.ts';
 // The form (and the schema validator it brings) loads when the Edit tab is opened.
 const EditPanel = lazy(() => import('../components/EditPanel.tsx'));
 
+// One empty list for every "not loaded yet", so memoized panels do not redraw for a new [] each time.
+const NONE: never[] = [];
+
 const GATED = new Set(['progressing', 'waiting-promotion', 'promoting']);
 
 /** One app: its current release and endpoint, the live rollout, the gate, timeline, logs, history, edit, delete. */
@@ -130,16 +133,16 @@ function AppDetails({ app }: { app: AppView }) {
           <Tabs.Tab value="edit">{t('app.tabs.edit')}</Tabs.Tab>
         </Tabs.List>
         <Tabs.Panel value="rollout" pt="md">
-          {release ? <RolloutPanel release={release} events={events} timeline={timeline.data ?? []} connected={connected} /> : <Text>{t('app.noRelease')}</Text>}
+          {release ? <RolloutPanel release={release} events={events} timeline={timeline.data ?? NONE} connected={connected} /> : <Text>{t('app.noRelease')}</Text>}
         </Tabs.Panel>
         <Tabs.Panel value="timeline" pt="md">
-          <TimelinePanel entries={timeline.data ?? []} />
+          <TimelinePanel entries={timeline.data ?? NONE} />
         </Tabs.Panel>
         <Tabs.Panel value="logs" pt="md">
           <LogsPanel appId={app.id} />
         </Tabs.Panel>
         <Tabs.Panel value="history" pt="md">
-          <HistoryPanel appId={app.id} releases={releases.data ?? []} currentVersion={release?.version} />
+          <HistoryPanel appId={app.id} releases={releases.data ?? NONE} currentVersion={release?.version} />
         </Tabs.Panel>
         <Tabs.Panel value="edit" pt="md">
           <Suspense fallback={<Loader size="sm" aria-label={t('common.loading')} />}>
