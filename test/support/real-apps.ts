@@ -61,7 +61,7 @@ public class Hello {
     String data = System.getenv("HELLO_DATA");
     if (data != null) {
       Path visits = Path.of(data, "visits");
-      Files.writeString(visits, version + " " + token + "\n", StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+      Files.writeString(visits, version + " " + token + "\\n", StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
     }
     String bind = System.getenv("HELLO_BIND");
     HttpServer server = HttpServer.create(bind == null ? new InetSocketAddress(port) : new InetSocketAddress(bind, port), 64);

@@ -24,7 +24,8 @@ export function traefik(l: ClusterLayout): StartOptions {
     config,
     stringify({
       entryPoints: { web: { address: `127.0.0.1:${l.ports.traefikWeb}` }, traefik: { address: `127.0.0.1:${l.ports.traefikAdmin}` } },
-      providers: { kubernetesGateway: { statusAddress: { ip: '127.0.0.1' } } },
+      // A new pod takes traffic within half a second of being ready (Traefik batches configuration changes).
+      providers: { providersThrottleDuration: '500ms', kubernetesGateway: { statusAddress: { ip: '127.0.0.1' } } },
       ping: { entryPoint: 'traefik' },
       metrics: { prometheus: { entryPoint: 'traefik', addRoutersLabels: true, addServicesLabels: true } },
       // Nothing leaves this machine: no version check, no usage statistics.

@@ -127,6 +127,11 @@ describe('pod problems and their diagnosis', () => {
     expect(d.summary).toContain('GET /actuator/health on port 8080');
     expect(d.evidence.probe_message).toContain('503');
     expect(findPodProblem([p], events, settings, now - 100_000)).toBeUndefined();
+    // Before the app ever answered, the kubelet says it of the startup probe (seen on the local cluster's real node).
+    const starting = [event('orders-5', 'Unhealthy', 'Startup probe failed: HTTP probe failed with statuscode: 503')];
+    expect(podDiagnosis(findPodProblem([p], starting, settings, now)!, release, null).evidence.probe_message).toBe('Startup probe failed: HTTP probe failed with statuscode: 503');
+    const liveness = [event('orders-5', 'Unhealthy', 'Liveness probe failed: HTTP probe failed with statuscode: 500')];
+    expect(podDiagnosis(findPodProblem([p], liveness, settings, now)!, release, null).evidence.probe_message).toBeNull();
   });
 
   it('prefers the clearest problem when pods disagree, and counts the pods affected', () => {

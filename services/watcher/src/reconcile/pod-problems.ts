@@ -163,7 +163,9 @@ const readinessFailing: Finder = (pod, events, settings, now) => {
     if (status.ready || !status.state?.running || status.restartCount >= settings.crashLoopRestarts) continue;
     const since = Math.max(timeOf(ready.lastTransitionTime) ?? 0, timeOf(status.state.running.startedAt) ?? 0) || now;
     if (now - since < settings.readinessGraceMs) continue;
-    const unhealthy = eventsAbout(events, pod).filter((e) => e.reason === 'Unhealthy' && /readiness/i.test(e.message ?? '')).at(-1);
+    // A real kubelet reports the startup probe until it first passes (the app chart's startup probe checks the same
+    // path), then the readiness probe: either says why the pod is not ready.
+    const unhealthy = eventsAbout(events, pod).filter((e) => e.reason === 'Unhealthy' && /^(readiness|startup) probe/i.test(e.message ?? '')).at(-1);
     return {
       kind: 'readiness-failing',
       pod: nameOf(pod),
