@@ -239,6 +239,7 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Clus
       existing.owners = existing.owners.filter(pidAlive);
       if ((existing.persistent || existing.owners.length > 0) && (await healthy(existing, dir))) {
         await refreshKwokIfStagesChanged(existing, dir, portBase, log);
+        await refreshNodeImages(existing, log);
         if (!opts.persistent) existing.owners.push(process.pid);
         existing.persistent ||= opts.persistent === true;
         writeState(dir, existing);
@@ -279,6 +280,17 @@ async function refreshKwokIfStagesChanged(state: ClusterState, dir: string, port
     async () => (await probe(`${state.info.apiserverUrl}/api/v1/nodes/${NODE_NAME}`, { ca, token: l.pki.adminToken })).status === 200,
     { timeoutMs: 60_000, process: kwok },
   );
+}
+
+/**
+ * The node's images of the tree (a changed recipe is built first) are pushed again when a user joins a running
+ * cluster: blobs the registry has are not sent again, and a changed image replaces its tag.
+ */
+async function refreshNodeImages(state: ClusterState, log: (l: string) => void): Promise<void> {
+  if (!state.info.realNode) return;
+  const bins = binaryPaths(state.info.versions);
+  await ensureNodeImages(state.info.versions, bins, log);
+  await pushNodeImages(state.info.versions, bins, state.info.registryHost);
 }
 
 async function releaseCluster(dir: string, log: (l: string) => void): Promise<void> {

@@ -102,6 +102,11 @@ function recipes(v: Versions, bins: BinaryPaths): Recipe[] {
         'ln -s /usr/share/tomcat10/bin "$1/usr/local/tomcat/bin"',
         'ln -s /usr/share/tomcat10/lib "$1/usr/local/tomcat/lib"',
         'ln -s /etc/tomcat10 "$1/usr/local/tomcat/conf"',
+        // Tomcat binds its port while it initialises, before it deploys the war, and accepts connections only once
+        // the war is deployed: a TCP readiness check would pass seconds (a minute on a small CPU limit) before the
+        // app answers. Binding when it starts accepting keeps the check honest.
+        `sed -i 's|<Connector port="8080" protocol="HTTP/1.1"|<Connector port="8080" protocol="HTTP/1.1" bindOnInit="false"|' "$1/etc/tomcat10/server.xml"`,
+        'grep -q \'bindOnInit="false"\' "$1/etc/tomcat10/server.xml"',
       ],
       config: {
         Env: ['PATH=/usr/local/tomcat/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', JAVA_HOME, 'CATALINA_HOME=/usr/local/tomcat', 'LANG=C.UTF-8'],
