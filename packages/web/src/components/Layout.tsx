@@ -1,4 +1,4 @@
-import { AppShell, Burger, Button, Group, NavLink, SegmentedControl, Text, Title } from '@mantine/core';
+import { AppShell, Burger, Button, Group, NavLink, Text, Title } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
 import { useQueryClient } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
@@ -7,10 +7,10 @@ import { NavLink as RouterLink, useLocation } from 'react-router';
 import { api, setCsrfToken } from '../api/client.ts';
 import { keys } from '../api/hooks.ts';
 import type { SessionView } from '../api/types.ts';
-import { chooseLanguage, type Language } from '../i18n/i18n.ts';
+import { LanguageSwitch } from './LanguageSwitch.tsx';
 
 export function Layout({ session, children }: { session: SessionView; children: ReactNode }) {
-  const { t, i18n } = useTranslation();
+  const { t } = useTranslation();
   const [opened, { toggle }] = useDisclosure();
   const location = useLocation();
   const client = useQueryClient();
@@ -45,16 +45,7 @@ export function Layout({ session, children }: { session: SessionView; children: 
             <Text size="sm" c="dimmed" visibleFrom="sm">
               {session.is_admin ? t('session.admin') : t('session.scoped', { count: session.project_ids.length })}
             </Text>
-            <SegmentedControl
-              size="xs"
-              aria-label={t('nav.language')}
-              value={i18n.language}
-              onChange={(value) => chooseLanguage(value as Language)}
-              data={[
-                { value: 'en', label: 'English' },
-                { value: 'ko', label: '한국어' },
-              ]}
-            />
+            <LanguageSwitch />
             <Button size="xs" variant="default" onClick={() => void signOut()}>
               {t('nav.signOut')}
             </Button>

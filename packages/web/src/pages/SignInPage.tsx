@@ -1,18 +1,18 @@
-import { Alert, Button, Center, Paper, PasswordInput, SegmentedControl, Stack, Text, Title } from '@mantine/core';
+import { Alert, Button, Center, Paper, PasswordInput, Stack, Text, Title } from '@mantine/core';
 import { useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { ApiError, api, setCsrfToken } from '../api/client.ts';
 import { keys } from '../api/hooks.ts';
 import type { SessionView } from '../api/types.ts';
-import { chooseLanguage, type Language } from '../i18n/i18n.ts';
+import { LanguageSwitch } from '../components/LanguageSwitch.tsx';
 
 /**
  * Sign-in with an API token. The token goes to POST /session once and is then forgotten: the gateway keeps it
  * in an httpOnly cookie that no script of this page can read.
  */
 export function SignInPage() {
-  const { t, i18n } = useTranslation();
+  const { t } = useTranslation();
   const client = useQueryClient();
   const [error, setError] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
@@ -60,16 +60,7 @@ export function SignInPage() {
             <Button type="submit" loading={busy}>
               {t('signIn.submit')}
             </Button>
-            <SegmentedControl
-              size="xs"
-              aria-label={t('nav.language')}
-              value={i18n.language}
-              onChange={(value) => chooseLanguage(value as Language)}
-              data={[
-                { value: 'en', label: 'English' },
-                { value: 'ko', label: '한국어' },
-              ]}
-            />
+            <LanguageSwitch />
           </Stack>
         </form>
       </Paper>
