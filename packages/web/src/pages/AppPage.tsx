@@ -1,6 +1,6 @@
 import { Alert, Anchor, Badge, Button, Card, Group, Loader, Modal, SimpleGrid, Stack, Tabs, Text, Title } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
-import { Suspense, lazy, useState } from 'react';
+import { Suspense, lazy, useDeferredValue, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useNavigate, useParams } from 'react-router';
 import { ApiError } from '../api/client.ts';
@@ -29,15 +29,18 @@ export default function AppPage() {
   const { id = '' } = useParams();
   const { t } = useTranslation();
   const app = useApp(id);
-  if (app.isPending) return <Loader aria-label={t('common.loading')} />;
-  if (app.isError || !app.data) {
+  // The page is drawn from a deferred copy: React renders it in slices between which the browser stays
+  // responsive, instead of in one long task each time the app, its timeline or the stream changes.
+  const data = useDeferredValue(app.data);
+  if (app.isPending || (app.data && !data)) return <Loader aria-label={t('common.loading')} />;
+  if (app.isError || !data) {
     return (
       <Alert color="red" role="alert">
         {app.error instanceof ApiError && app.error.status === 404 ? t('app.notFound') : t('common.loadFailed')}
       </Alert>
     );
   }
-  return <AppDetails app={app.data} />;
+  return <AppDetails app={data} />;
 }
 
 function AppDetails({ app }: { app: AppView }) {
@@ -45,9 +48,12 @@ function AppDetails({ app }: { app: AppView }) {
   const fmt = useFormat();
   const navigate = useNavigate();
   const [tab, setTab] = useState<string | null>('rollout');
-  const { events, connected } = useAppEvents(app.id);
+  const live = useAppEvents(app.id);
+  const events = useDeferredValue(live.events);
+  const connected = live.connected;
   const releases = useReleases(app.id);
   const timeline = useTimeline(app.id);
+  const timelineEntries = useDeferredValue(timeline.data ?? NONE);
   const release = app.current_release;
   const promote = useAppChange<undefined>(app.id, 'POST', `/apps/${app.id}/promote`);
   const abort = useAppChange<undefined>(app.id, 'POST', `/apps/${app.id}/abort`);
@@ -133,10 +139,10 @@ function AppDetails({ app }: { app: AppView }) {
           <Tabs.Tab value="edit">{t('app.tabs.edit')}</Tabs.Tab>
         </Tabs.List>
         <Tabs.Panel value="rollout" pt="md">
-          {release ? <RolloutPanel release={release} events={events} timeline={timeline.data ?? NONE} connected={connected} /> : <Text>{t('app.noRelease')}</Text>}
+          {release ? <RolloutPanel release={release} events={events} timeline={timelineEntries} connected={connected} /> : <Text>{t('app.noRelease')}</Text>}
         </Tabs.Panel>
         <Tabs.Panel value="timeline" pt="md">
-          <TimelinePanel entries={timeline.data ?? NONE} />
+          <TimelinePanel entries={timelineEntries} />
         </Tabs.Panel>
         <Tabs.Panel value="logs" pt="md">
           <LogsPanel appId={app.id} />
