@@ -7,6 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Without a cluster of your own, the local one is built and started: say now what it needs and this machine lacks.
+[ -n "${APPSERVING_LOCAL_CLUSTER_KUBECONFIG:-}" ] || bash scripts/check-cluster-tools.sh
 source scripts/toolchain.sh
 pnpm install --frozen-lockfile --prefer-offline --reporter=append-only
 bash scripts/ensure-services.sh

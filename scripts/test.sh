@@ -5,6 +5,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
+bash scripts/check-cluster-tools.sh || { echo "0 passed, 1 failed"; exit 1; }
 source scripts/toolchain.sh || { echo "0 passed, 1 failed"; exit 1; }
 pnpm install --frozen-lockfile --prefer-offline --reporter=append-only || { echo "pnpm install failed"; echo "0 passed, 1 failed"; exit 1; }
 bash scripts/ensure-services.sh || { echo "0 passed, 1 failed"; exit 1; }
@@ -20,10 +21,14 @@ check() { # name command...
 check lint pnpm lint
 check typecheck pnpm typecheck
 
-# The local cluster's binaries (helm among them: the deployer refuses to start without one), built once and cached.
-echo "== local cluster binaries"
+# The local cluster's binaries (helm among them: the deployer refuses to start without one) and the real node's
+# images, built once and cached. The images made from Debian's packages (mostly downloads and dpkg) build beside
+# the Go binaries; the ones holding built binaries (Kaniko's executor, pause) after them.
+echo "== local cluster binaries and the real node's images"
+node test/cluster/src/cli.ts images debian &
+debian_images=$!
 bash test/cluster/scripts/build.sh || { echo "== building the local cluster's binaries FAILED (see above)"; failed=$((failed + 1)); }
-echo "== the real node's images"
+wait "$debian_images" || { echo "== building the real node's Debian images FAILED (see above)"; failed=$((failed + 1)); }
 node test/cluster/src/cli.ts images || { echo "== building the real node's images FAILED (see above)"; failed=$((failed + 1)); }
 
 summary=$(mktemp)

@@ -130,7 +130,7 @@ build_containerd() {
 build_runc() {
   if [ ! -f /usr/include/seccomp.h ]; then
     log "runc: installing Debian's libseccomp-dev (seccomp headers for cgo)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libseccomp-dev >/dev/null ||
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends libseccomp-dev >/dev/null ||
       { echo "runc: needs Debian's libseccomp-dev (apt-get install -y libseccomp-dev)" >&2; return 1; }
   fi
   CGO_ENABLED=1 GOFLAGS="$GOFLAGS -tags=seccomp" go_install "$1" "$2" "-s -w -X main.version=${RUNC_VERSION#v}" \

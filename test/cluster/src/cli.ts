@@ -62,7 +62,9 @@ async function main(command: string | undefined): Promise<number> {
       const versions = readVersions();
       const log = (line: string) => process.stderr.write(`[cluster] ${line}\n`);
       ensureDebianPackages(versions, log, { node: true });
-      await ensureNodeImages(versions, binaryPaths(versions), log);
+      // `images debian`: only those made from Debian's packages, which need no binary of the build.
+      const only = process.argv[3] === 'debian' ? (['curl', 'jre', 'tomcat', 'python'] as const) : undefined;
+      await ensureNodeImages(versions, binaryPaths(versions), log, only);
       return 0;
     }
     case 'env': {
@@ -77,7 +79,7 @@ async function main(command: string | undefined): Promise<number> {
       return 0;
     }
     default:
-      process.stderr.write('usage: node src/cli.ts up|down|status|images|env [builder port]\n');
+      process.stderr.write('usage: node src/cli.ts up|down|status|images [debian]|env [builder port]\n');
       return 2;
   }
 }

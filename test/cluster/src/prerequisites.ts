@@ -26,12 +26,12 @@ export function ensureDebianPackages(v: Versions, log: (line: string) => void, o
   log(`installing Debian packages: ${missing.join(' ')}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const install = () =>
-    execFileSync('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync('apt-get', ['-o', 'DPkg::Lock::Timeout=300', 'install', '-y', '--no-install-recommends', ...missing], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   try {
     install();
   } catch {
     try {
-      execFileSync('apt-get', ['update'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      execFileSync('apt-get', ['-o', 'DPkg::Lock::Timeout=300', 'update'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
       install();
     } catch (err) {
       const stderr = (err as { stderr?: Buffer }).stderr?.toString() ?? String(err);
