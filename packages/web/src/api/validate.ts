@@ -1,3 +1,4 @@
+import type { TFunction } from 'i18next';
 import Value from 'typebox/value';
 import type { TSchema } from 'typebox';
 import schemas from '../generated/api-schemas.json';
@@ -19,4 +20,16 @@ export function schemaProblems(name: SchemaName, body: unknown): Record<string, 
     problems[field] ??= error.keyword;
   }
   return problems;
+}
+
+/**
+ * The form's messages for a body: an empty required field says so; any other problem gets the field's own
+ * message (what the API accepts there), in the console's language. `formField` maps a body field to its input.
+ */
+export function schemaMessages(name: SchemaName, body: unknown, t: TFunction, formField: (bodyField: string) => string = (field) => field): Record<string, string> {
+  const messages: Record<string, string> = {};
+  for (const [field, keyword] of Object.entries(schemaProblems(name, body))) {
+    messages[formField(field)] = keyword === 'required' || keyword === 'minLength' ? t('validation.required') : t(`validation.${field}`, { defaultValue: t('validation.invalid') });
+  }
+  return messages;
 }

@@ -4,7 +4,7 @@ import { useTranslation } from 'react-i18next';
 import { ApiError } from '../api/client.ts';
 import { useAppChange } from '../api/hooks.ts';
 import type { ReleaseSpec } from '../api/types.ts';
-import { schemaProblems } from '../api/validate.ts';
+import { schemaMessages } from '../api/validate.ts';
 import { FileListEditor, ReplicasInput, ResourceSelect, StrategySelect, filesToRecord, formatEnv, parseEnv, type NamedFile } from './spec-fields.tsx';
 
 interface EditValues {
@@ -33,8 +33,7 @@ export default function EditPanel({ appId, spec, onSaved }: { appId: string; spe
       strategy: spec.strategy ?? 'rolling',
     },
     validate: (values) => {
-      const problems = schemaProblems('UpdateAppBody', bodyOf(values));
-      return Object.fromEntries(Object.keys(problems).map((field) => [fieldOf(field), t(`validation.${field}`, { defaultValue: t('validation.invalid') })]));
+      return schemaMessages('UpdateAppBody', bodyOf(values), t);
     },
   });
 
@@ -88,7 +87,3 @@ export default function EditPanel({ appId, spec, onSaved }: { appId: string; spe
   );
 }
 
-/** Which form field shows a schema problem of a body field. */
-function fieldOf(bodyField: string): string {
-  return bodyField === 'resource_spec' ? 'resource_spec' : bodyField;
-}

@@ -216,6 +216,7 @@ export const en = {
   },
   validation: {
     invalid: 'This value is not accepted.',
+    required: 'Fill this in.',
     name: 'Use lowercase letters, digits and "-", starting with a letter, at most 40 characters.',
     version: 'Use letters, digits, ".", "-", "_" or "+", at most 63 characters.',
     port: 'A port from 1 to 65535.',

@@ -80,6 +80,8 @@ describe.sequential('the web console', () => {
 
   it('deploys a jar uploaded from the browser and shows its rollout step by step until it succeeded', async () => {
     await page.getByRole('link', { name: 'Deploy', exact: true }).click();
+    // Pages load lazily and the old one stays until the new one is ready: wait for the new one.
+    await page.getByRole('heading', { name: 'Deploy an app' }).waitFor();
     visited.set('deploy', '/deploy');
     await page.getByRole('textbox', { name: 'Name', exact: true }).fill('hello');
     await choose(page, 'Project', project.name);
@@ -162,6 +164,7 @@ describe.sequential('the web console', () => {
   it('an admin makes a project and a scoped token; that token\'s console shows only its project\'s apps', async () => {
     const name = `team-${Date.now().toString(36)}`;
     await page.getByRole('link', { name: 'Projects', exact: true }).click();
+    await page.getByRole('heading', { name: 'Create a project' }).waitFor();
     visited.set('projects', '/admin/projects');
     await page.getByRole('textbox', { name: 'Name', exact: true }).fill(name);
     await choose(page, 'Cluster', 'local');
@@ -170,12 +173,19 @@ describe.sequential('the web console', () => {
     namespacesToRemove.push(name);
 
     await page.getByRole('link', { name: 'Tokens', exact: true }).click();
+    await page.getByRole('heading', { name: 'Create a token' }).waitFor();
     visited.set('tokens', '/admin/tokens');
     await page.getByRole('textbox', { name: 'Name', exact: true }).fill(`${name} deployer`);
     await page.getByRole('combobox', { name: 'Projects', exact: true }).click();
     await page.getByRole('option', { name, exact: true }).click();
     await page.keyboard.press('Escape');
     await page.getByRole('button', { name: 'Create', exact: true }).click();
+    await page
+      .getByTestId('new-token')
+      .waitFor({ timeout: 30_000 })
+      .catch(async (error: unknown) => {
+        throw new Error(`${String(error)}\nthe page said: ${await page.locator('main').innerText()}`);
+      });
     const scopedToken = (await page.getByTestId('new-token').innerText()).trim();
     expect(scopedToken).toMatch(/^aps_[A-Za-z0-9_-]{43}$/);
     await page.getByRole('button', { name: 'Close', exact: true }).click();

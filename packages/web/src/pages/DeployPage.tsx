@@ -7,7 +7,7 @@ import { useNavigate } from 'react-router';
 import { ApiError, api, uploadArtifact } from '../api/client.ts';
 import { keys, useClusters, useProjects } from '../api/hooks.ts';
 import type { AppView } from '../api/types.ts';
-import { schemaProblems } from '../api/validate.ts';
+import { schemaMessages } from '../api/validate.ts';
 import { ReplicasInput, ResourceSelect, StrategySelect, parseEnv } from '../components/spec-fields.tsx';
 
 type Source = 'upload' | 'image' | 'url';
@@ -65,8 +65,7 @@ export default function DeployPage() {
     validate: (values) => {
       const errors: Record<string, string> = {};
       // The uploaded file is not in the body yet: a placeholder URL stands for it while the schema checks the rest.
-      const problems = schemaProblems('CreateAppBody', bodyOf(values, values.source === 'upload' ? 'appserving-artifact://pending' : undefined));
-      for (const field of Object.keys(problems)) errors[formField(field)] = t(`validation.${field}`, { defaultValue: t('validation.invalid') });
+      Object.assign(errors, schemaMessages('CreateAppBody', bodyOf(values, values.source === 'upload' ? 'appserving-artifact://pending' : undefined), t, formField));
       if (values.source === 'upload' && !values.file) errors.file = t('validation.file');
       if (values.source === 'image' && !values.imageUrl.trim()) errors.imageUrl = t('validation.image_url');
       if (values.source === 'url' && !values.artifactUrl.trim()) errors.artifactUrl = t('validation.artifact_url');

@@ -2,10 +2,17 @@ import { Button, Card, Checkbox, Group, Stack, Table, TextInput, Textarea, Title
 import { useForm } from '@mantine/form';
 import { useTranslation } from 'react-i18next';
 import { keys, useAdminChange, useClusters } from '../../api/hooks.ts';
-import { schemaProblems } from '../../api/validate.ts';
+import { schemaMessages } from '../../api/validate.ts';
 import { RefusedAlert } from '../../components/RefusedAlert.tsx';
 import { useFormat } from '../../format.ts';
 import { DANGER } from '../../components/colors.ts';
+
+interface ClusterValues {
+  name: string;
+  kubeconfig: string;
+  default: boolean;
+  prometheus_url: string;
+}
 
 /** Target clusters (admin): register one with its kubeconfig (write-only), remove an unused one. */
 export default function ClustersPage() {
@@ -14,14 +21,13 @@ export default function ClustersPage() {
   const clusters = useClusters();
   const register = useAdminChange<Record<string, unknown>>('POST', '/clusters', keys.clusters);
   const remove = useAdminChange<{ id: string }>('DELETE', (b) => `/clusters/${b.id}`, keys.clusters);
-  const form = useForm({
+  const form = useForm<ClusterValues>({
     initialValues: { name: '', kubeconfig: '', default: false, prometheus_url: '' },
     validate: (values) => {
-      const problems = schemaProblems('RegisterClusterBody', bodyOf(values));
-      return Object.fromEntries(Object.keys(problems).map((f) => [f, t(`validation.${f}`, { defaultValue: t('validation.invalid') })]));
+      return schemaMessages('RegisterClusterBody', bodyOf(values), t);
     },
   });
-  function bodyOf(values: typeof form.values) {
+  function bodyOf(values: ClusterValues) {
     return { name: values.name.trim(), kubeconfig: values.kubeconfig, ...(values.default ? { default: true } : {}), ...(values.prometheus_url.trim() ? { prometheus_url: values.prometheus_url.trim() } : {}) };
   }
   return (

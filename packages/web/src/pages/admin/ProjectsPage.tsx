@@ -2,10 +2,16 @@ import { Button, Card, Group, Select, Stack, Table, TextInput, Title } from '@ma
 import { useForm } from '@mantine/form';
 import { useTranslation } from 'react-i18next';
 import { keys, useAdminChange, useClusters, useProjects } from '../../api/hooks.ts';
-import { schemaProblems } from '../../api/validate.ts';
+import { schemaMessages } from '../../api/validate.ts';
 import { RefusedAlert } from '../../components/RefusedAlert.tsx';
 import { useFormat } from '../../format.ts';
 import { DANGER } from '../../components/colors.ts';
+
+interface ProjectValues {
+  name: string;
+  cluster_id: string | null;
+  namespace: string;
+}
 
 /** Projects (admin): a namespace on a cluster that tokens are scoped to. */
 export default function ProjectsPage() {
@@ -16,14 +22,13 @@ export default function ProjectsPage() {
   const create = useAdminChange<Record<string, unknown>>('POST', '/projects', keys.projects);
   const remove = useAdminChange<{ id: string }>('DELETE', (b) => `/projects/${b.id}`, keys.projects);
   const clusterName = (id: string) => clusters.data?.find((c) => c.id === id)?.name ?? id;
-  const form = useForm({
-    initialValues: { name: '', cluster_id: null as string | null, namespace: '' },
+  const form = useForm<ProjectValues>({
+    initialValues: { name: '', cluster_id: null, namespace: '' },
     validate: (values) => {
-      const problems = schemaProblems('CreateProjectBody', bodyOf(values));
-      return Object.fromEntries(Object.keys(problems).map((f) => [f, t(`validation.${f}`, { defaultValue: t('validation.invalid') })]));
+      return schemaMessages('CreateProjectBody', bodyOf(values), t);
     },
   });
-  function bodyOf(values: typeof form.values) {
+  function bodyOf(values: ProjectValues) {
     return { name: values.name.trim(), cluster_id: values.cluster_id ?? '', ...(values.namespace.trim() ? { namespace: values.namespace.trim() } : {}) };
   }
   return (

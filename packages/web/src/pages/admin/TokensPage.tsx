@@ -3,7 +3,7 @@ import { useForm } from '@mantine/form';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { keys, useAdminChange, useProjects, useTokens } from '../../api/hooks.ts';
-import { schemaProblems } from '../../api/validate.ts';
+import { schemaMessages } from '../../api/validate.ts';
 import { RefusedAlert } from '../../components/RefusedAlert.tsx';
 import { useFormat } from '../../format.ts';
 import { DANGER } from '../../components/colors.ts';
@@ -21,8 +21,7 @@ export default function TokensPage() {
   const form = useForm({
     initialValues: { name: '', admin: false, project_ids: [] as string[] },
     validate: (values) => {
-      const problems = schemaProblems('CreateTokenBody', bodyOf(values));
-      const errors = Object.fromEntries(Object.keys(problems).map((f) => [f, t(`validation.${f}`, { defaultValue: t('validation.invalid') })]));
+      const errors = schemaMessages('CreateTokenBody', bodyOf(values), t);
       if (!values.admin && values.project_ids.length === 0) errors.project_ids = t('validation.project_ids');
       return errors;
     },
