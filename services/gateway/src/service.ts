@@ -24,7 +24,14 @@ export function createGateway(runtime: Runtime, config: GatewayConfig): ServiceU
   const { box, developmentKey } = secretBoxFromConfig(config);
   const allowlist = parseArtifactHostAllowlist(config.artifactHostAllowlist);
   const outbox = createOutboxRelay({ db, publisher: runtime.messaging.publisher, log: runtime.log.child({ component: 'outbox' }) });
-  const app = Fastify({ loggerInstance: runtime.log.child({ component: 'http' }), bodyLimit: 4 * 1024 * 1024, frameworkErrors });
+  const app = Fastify({
+    loggerInstance: runtime.log.child({ component: 'http' }),
+    bodyLimit: 4 * 1024 * 1024,
+    frameworkErrors,
+    // Registering the API (schemas, the OpenAPI document, the console's files) took over fastify's 10 s default on a
+    // loaded machine and stopped the start; a slow start is not a failed one.
+    pluginTimeout: 120_000,
+  });
   let store: ArtifactStore | undefined;
   let housekeeping: Housekeeping | undefined;
   const principalCache = createPrincipalCache({ ttlMs: config.tokenCacheMs });
