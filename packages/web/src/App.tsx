@@ -6,17 +6,19 @@ import { Navigate, Route, Routes } from 'react-router';
 import { onSignedOut, setCsrfToken } from './api/client.ts';
 import { keys, useSession } from './api/hooks.ts';
 import { Layout } from './components/Layout.tsx';
-import { AppsPage } from './pages/AppsPage.tsx';
-import { SignInPage } from './pages/SignInPage.tsx';
 
 // Pages past the first one load when opened: the first load stays small.
 const pages = {
+  apps: () => import('./pages/AppsPage.tsx'),
+  signIn: () => import('./pages/SignInPage.tsx'),
   app: () => import('./pages/AppPage.tsx'),
   deploy: () => import('./pages/DeployPage.tsx'),
   clusters: () => import('./pages/admin/ClustersPage.tsx'),
   projects: () => import('./pages/admin/ProjectsPage.tsx'),
   tokens: () => import('./pages/admin/TokensPage.tsx'),
 };
+const AppsPage = lazy(pages.apps);
+const SignInPage = lazy(pages.signIn);
 const AppPage = lazy(pages.app);
 const DeployPage = lazy(pages.deploy);
 const ClustersPage = lazy(pages.clusters);
@@ -25,6 +27,7 @@ const TokensPage = lazy(pages.tokens);
 
 // The page a link or a reload lands on starts loading with the console, not after the session check.
 function landingPage(path: string): (() => Promise<unknown>) | undefined {
+  if (path === '/console/' || path === '/console') return pages.apps;
   if (path.startsWith('/console/apps/')) return pages.app;
   if (path.startsWith('/console/deploy')) return pages.deploy;
   const admin = /^\/console\/admin\/(clusters|projects|tokens)/.exec(path)?.[1] as 'clusters' | 'projects' | 'tokens' | undefined;
@@ -49,7 +52,13 @@ export function App() {
       </Center>
     );
   }
-  if (!session.data) return <SignInPage />;
+  if (!session.data) {
+    return (
+      <Suspense fallback={null}>
+        <SignInPage />
+      </Suspense>
+    );
+  }
   const admin = session.data.is_admin;
   const loading = (
     <Center p="xl">

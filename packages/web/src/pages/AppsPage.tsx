@@ -12,7 +12,7 @@ const ROW_HEIGHT = 44;
 const STATUSES = ['pending', 'building', 'deploying', 'progressing', 'waiting-promotion', 'promoting', 'succeeded', 'failed', 'aborted', 'built'];
 
 /** Every app the session reaches: filter, search, and a virtualized table that stays smooth with thousands. */
-export function AppsPage() {
+export default function AppsPage() {
   const { t } = useTranslation();
   const apps = useApps();
   const [search, setSearch] = useState('');

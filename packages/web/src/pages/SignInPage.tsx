@@ -11,7 +11,7 @@ import { LanguageSwitch } from '../components/LanguageSwitch.tsx';
  * Sign-in with an API token. The token goes to POST /session once and is then forgotten: the gateway keeps it
  * in an httpOnly cookie that no script of this page can read.
  */
-export function SignInPage() {
+export default function SignInPage() {
   const { t } = useTranslation();
   const client = useQueryClient();
   const [error, setError] = useState<string | undefined>();
