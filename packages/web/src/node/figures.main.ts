@@ -2,8 +2,9 @@
 // sent, brotli), and Lighthouse's performance and accessibility scores of that page, in Debian's Chromium.
 // Run: pnpm --filter @appserving/web figures   (NATS and Postgres on 127.0.0.1, the console built)
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
-import { loadavg } from 'node:os';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { freePort } from '@appserving/shared/testing';
@@ -73,7 +74,8 @@ try {
   const port = await freePort();
   // Lighthouse scores assume a quiet machine; this one is shared with other builds. With FIGURES_NICE (root), the
   // browser runs at that higher priority so their CPU use distorts the timings less (docs/web.md says which).
-  const chromeArgs = [...CHROMIUM_FLAGS, `--remote-debugging-port=${port}`, `--user-data-dir=/tmp/appserving-lighthouse-${port}`, 'about:blank'];
+  const profile = await mkdtemp(join(tmpdir(), 'appserving-lighthouse-'));
+  const chromeArgs = [...CHROMIUM_FLAGS, `--remote-debugging-port=${port}`, `--user-data-dir=${profile}`, 'about:blank'];
   const nice = process.env.FIGURES_NICE;
   const chrome = nice ? spawn('nice', ['-n', nice, CHROMIUM, ...chromeArgs], { stdio: 'ignore' }) : spawn(CHROMIUM, chromeArgs, { stdio: 'ignore' });
   try {
@@ -123,6 +125,8 @@ try {
     );
   } finally {
     chrome.kill('SIGTERM');
+    await new Promise((resolve) => chrome.once('exit', resolve));
+    await rm(profile, { recursive: true, force: true });
   }
 } finally {
   await gateway.stop();
