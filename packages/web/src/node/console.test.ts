@@ -67,8 +67,9 @@ describe('the console over the gateway alone', () => {
     process.stderr.write(`apps list: ${frames.count} scroll frames, p50 ${frames.p50.toFixed(1)} ms, p95 ${frames.p95.toFixed(1)} ms\n`);
     await page.locator('[data-app="svc-2000"]').waitFor();
     expect(await rowsInPage()).toBeLessThan(60);
-    // Generous: the machine is shared; a list that renders every row takes seconds per frame here.
-    expect(frames.p95).toBeLessThan(500);
+    // Generous (CI runs other test files beside this one on two cores): the structural guarantee is the row
+    // count above; a list that rendered every row would take seconds per frame here.
+    expect(frames.p95).toBeLessThan(1_000);
 
     const started = Date.now();
     await page.getByLabel('Search').fill('svc-1234');
