@@ -62,28 +62,28 @@ async function firstAnswer(url: string, version: string, deadline: number): Prom
   }
 }
 
-async function deployVersion(version: string, project: string | undefined): Promise<{ stages: Stages; image: string }> {
+async function deployVersion(version: string, project: { name: string; namespace: string }): Promise<{ stages: Stages; image: string }> {
   await writeFile(join(space.dir, 'target', 'hello.jar'), await helloJar(version, { padBytes: JAR_MB * 1024 * 1024 }));
   const started = Date.now();
-  const url = (platform.env.APPSERVING_APP_URL ?? '').replace('{host}', `hello-${project ?? ''}.localhost`);
+  const url = (platform.env.APPSERVING_APP_URL ?? '').replace('{host}', `hello-${project.namespace}.localhost`);
   const answered = firstAnswer(url, version, started + 600_000);
-  const deploy = await cli(['deploy', 'target/hello.jar', ...(version === 'v1' ? ['--project', 'bench'] : []), '-r', 'cpu=500m,memory=384Mi', '--health-path', '/health', '--timeout', '8m']);
+  const deploy = await cli(['deploy', 'target/hello.jar', ...(version === 'v1' ? ['--project', project.name] : []), '-r', 'cpu=500m,memory=384Mi', '--health-path', '/health', '--timeout', '8m']);
   if (deploy.code !== 0) throw new Error(`appserve deploy ${version} failed:\n${deploy.stdout}\n${deploy.stderr}`);
   const answeredAt = await answered;
   const apps = await platform.api<{ items: { id: string; current_release: { id: string; created_at: string; image: string } }[] }>('GET', '/apps?name=hello');
   const app = apps.body.items[0];
   if (!app) throw new Error('no app hello');
-  const timeline = await platform.api<{ items: { type: string; time: string; data: { step?: string; status?: string; release?: { release_id: string } } }[] }>('GET', `/apps/${app.id}/timeline`);
-  const mine = timeline.body.items.filter((e) => e.data?.release?.release_id === app.current_release.id);
+  const timeline = await platform.api<{ items: { type: string; occurred_at: string; release_id: string | null; data: { step?: string; status?: string } }[] }>('GET', `/apps/${app.id}/timeline`);
+  const mine = timeline.body.items.filter((e) => e.release_id === app.current_release.id);
   const at = (pred: (e: (typeof mine)[number]) => boolean) => {
     const event = mine.find(pred);
     if (!event) throw new Error(`no such event in the timeline: ${JSON.stringify(mine.map((e) => [e.type, e.data.step ?? e.data.status]))}`);
-    return Date.parse(event.time);
+    return Date.parse(event.occurred_at);
   };
   const accepted = Date.parse(app.current_release.created_at);
   const built = at((e) => e.type === 'dev.appserving.build.succeeded.v1');
   const applied = at((e) => e.type === 'dev.appserving.deploy.step.v1' && e.data.step === 'applied');
-  const namespace = project ?? '';
+  const namespace = project.namespace;
   const pods = await core.listNamespacedPod({ namespace, labelSelector: `appserving.dev/release-id=${app.current_release.id}` });
   const pod = pods.items[0];
   const running = Date.parse(String(pod?.status?.containerStatuses?.[0]?.state?.running?.startedAt ?? NaN));
@@ -114,7 +114,9 @@ async function floor(image: string, version: string, round: string): Promise<{ p
   await ctr('images', 'pull', '--plain-http', image);
   const pulled = Date.now();
   const name = `floor-${round}-${version}`;
-  const container = execFile(ctrBinary, [...base, 'run', '--rm', '--net-host', '--env', `PORT=${port}`, '--env', 'HELLO_BIND=127.0.0.1', image, name]);
+  // ctr runs the shim's default `runc` from PATH: name the node's runc (the kubelet's pods get it from containerd's config).
+  const container = execFile(ctrBinary, [...base, 'run', '--rm', '--runc-binary', binaryPaths(cluster.versions).runc, '--net-host', '--env', `PORT=${port}`, '--env', 'HELLO_BIND=127.0.0.1', image, name]);
+  const exited = new Promise((resolve) => container.once('exit', resolve));
   try {
     for (;;) {
       const ok = await fetch(`http://127.0.0.1:${port}/`).then((r) => r.status === 200, () => false);
@@ -126,7 +128,7 @@ async function floor(image: string, version: string, round: string): Promise<{ p
     return { pull: pulled - t0, start: answered - pulled, total: answered - t0 };
   } finally {
     await ctr('tasks', 'kill', '--signal', 'SIGKILL', name).catch(() => {});
-    await new Promise((resolve) => container.once('exit', resolve));
+    await exited;
     await ctr('containers', 'delete', name).catch(() => {});
     await ctr('images', 'remove', image).catch(() => {});
   }
@@ -137,10 +139,10 @@ try {
   if (login.code !== 0) throw new Error(`login failed: ${login.stderr}`);
   const project = await platform.createProject('bench');
   log(`deploying hello v1 (${JAR_MB} MB jar) to project ${project.name}`);
-  const first = await deployVersion('v1', project.namespace);
+  const first = await deployVersion('v1', project);
   const floorFirst = await floor(first.image, 'v1', 'first');
   log(`deploying hello v2`);
-  const next = await deployVersion('v2', project.namespace);
+  const next = await deployVersion('v2', project);
   const floorNext = await floor(next.image, 'v2', 'first');
 
   const s = (ms: number) => (ms / 1000).toFixed(2);

@@ -54,13 +54,11 @@ async function app(name: string): Promise<AppView> {
  */
 async function hello(url: string, version: string): Promise<{ version: string; token: string }> {
   const deadline = Date.now() + 15_000;
-  let last = '';
   for (;;) {
     const { status, body } = await getFromEndpoint(url).catch((error: unknown) => ({ status: 0, body: String(error) }));
     const m = /^hello (\S+) ([0-9a-f]{8})$/.exec(body);
     if (status === 200 && m?.[1] === version) return { version, token: m[2] ?? '' };
-    last = `${status} ${body}`;
-    if (Date.now() > deadline) throw new Error(`${url} did not answer as hello ${version}; last answer: ${last}`);
+    if (Date.now() > deadline) throw new Error(`${url} did not answer as hello ${version}; last answer: ${status} ${body}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }

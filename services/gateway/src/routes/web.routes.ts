@@ -2,13 +2,16 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { extname, join, relative, sep } from 'node:path';
-import { brotliCompressSync, gzipSync, constants as zlib } from 'node:zlib';
+import { promisify } from 'node:util';
+import { brotliCompress, gzip, constants as zlib } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /**
  * The web console (packages/web), served by the gateway on the same origin as the API under `/console/`: the
  * session cookie then needs no CORS and stays SameSite=Strict. The built files are read once at start and
- * kept in memory, precompressed (brotli and gzip); hashed assets are cached for good, the page itself never.
+ * kept in memory, each compressed (brotli and gzip) the first time it is asked for, not at start: the strongest
+ * compression of the whole console takes seconds of CPU that a gateway nobody browses should not spend; hashed
+ * assets are cached for good, the page itself never.
  *
  * Every console page is sent with a strict Content-Security-Policy: scripts only from this origin (no inline
  * script, no eval), styles from this origin or carrying the per-response nonce (the component library writes
@@ -24,9 +27,18 @@ export const NONCE_PLACEHOLDER = '__CSP_NONCE__';
 interface StaticFile {
   type: string;
   body: Buffer;
-  gzip: Buffer;
-  br: Buffer;
+  gzip: () => Promise<Buffer>;
+  br: () => Promise<Buffer>;
   etag: string;
+}
+
+const gzipAsync = promisify(gzip);
+const brotliAsync = promisify(brotliCompress);
+
+/** A value made on first use (off the event loop: zlib works in libuv's thread pool) and kept. */
+function once(make: () => Promise<Buffer>): () => Promise<Buffer> {
+  let value: Promise<Buffer> | undefined;
+  return () => (value ??= make());
 }
 
 const TYPES: Record<string, string> = {
@@ -94,13 +106,13 @@ function securityHeaders(reply: FastifyReply, nonce: string): void {
     .header('cross-origin-opener-policy', 'same-origin');
 }
 
-function sendFile(request: FastifyRequest, reply: FastifyReply, file: StaticFile, cacheControl: string) {
+async function sendFile(request: FastifyRequest, reply: FastifyReply, file: StaticFile, cacheControl: string) {
   securityHeaders(reply, randomBytes(16).toString('base64'));
   void reply.header('content-type', file.type).header('cache-control', cacheControl).header('etag', file.etag).header('vary', 'accept-encoding');
   if (request.headers['if-none-match'] === file.etag) return reply.code(304).send();
   const accepted = String(request.headers['accept-encoding'] ?? '');
-  if (/\bbr\b/.test(accepted)) return reply.header('content-encoding', 'br').send(file.br);
-  if (/\bgzip\b/.test(accepted)) return reply.header('content-encoding', 'gzip').send(file.gzip);
+  if (/\bbr\b/.test(accepted)) return reply.header('content-encoding', 'br').send(await file.br());
+  if (/\bgzip\b/.test(accepted)) return reply.header('content-encoding', 'gzip').send(await file.gzip());
   return reply.send(file.body);
 }
 
@@ -114,8 +126,8 @@ async function loadFiles(dir: string): Promise<Map<string, StaticFile>> {
     files.set(name, {
       type: TYPES[extname(name)] ?? 'application/octet-stream',
       body,
-      gzip: gzipSync(body, { level: 9 }),
-      br: brotliCompressSync(body, { params: { [zlib.BROTLI_PARAM_QUALITY]: 11 } }),
+      gzip: once(() => gzipAsync(body, { level: 9 })),
+      br: once(() => brotliAsync(body, { params: { [zlib.BROTLI_PARAM_QUALITY]: 11 } })),
       etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`,
     });
   }
