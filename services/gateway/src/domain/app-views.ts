@@ -71,6 +71,17 @@ function toAppView(app: AppRow, release: Selectable<ReleasesTable> | undefined, 
 
 /** The app as GET /apps/{id} shows it: its current (latest) release, its status and reason, the operation in flight. */
 export async function loadAppView(db: Kysely<Database>, appId: string, visibleProjects?: readonly string[] | 'all'): Promise<AppView> {
+  // One snapshot for the app, its release and operation: read apart, an app row from before a release ended could
+  // be shown with the release after it (a release `aborted` on an app still `deploying`).
+  return snapshot(db, (trx) => readAppView(trx, appId, visibleProjects));
+}
+
+/** Runs `read` in one repeatable-read transaction (or the caller's): every query sees the same committed state. */
+function snapshot<T>(db: Kysely<Database>, read: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+  return db.isTransaction ? read(db) : db.transaction().setIsolationLevel('repeatable read').execute(read);
+}
+
+async function readAppView(db: Kysely<Database>, appId: string, visibleProjects?: readonly string[] | 'all'): Promise<AppView> {
   const app = await appRows(db).where('apps.id', '=', appId).executeTakeFirst();
   if (!app || !isVisible(app.project_id, visibleProjects)) throw new NotFoundError('app_not_found', `no app with id ${appId}`);
   const [release, operation] = await Promise.all([
@@ -96,6 +107,13 @@ export async function listAppViews(
   filter: { visible: readonly string[] | 'all'; name?: string | undefined; project?: string | undefined; limit: number },
 ): Promise<AppView[]> {
   if (filter.visible !== 'all' && filter.visible.length === 0) return [];
+  return snapshot(db, (trx) => readAppViews(trx, filter));
+}
+
+async function readAppViews(
+  db: Kysely<Database>,
+  filter: { visible: readonly string[] | 'all'; name?: string | undefined; project?: string | undefined; limit: number },
+): Promise<AppView[]> {
   const visible = filter.visible;
   const apps = await appRows(db)
     .$if(visible !== 'all', (qb) => qb.where('apps.project_id', 'in', visible as readonly string[]))
