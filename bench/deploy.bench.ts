@@ -80,7 +80,7 @@ try {
       placement: null,
       clusterName: 'local',
       gateWebhookBase: '',
-      settings: { trafficProvider: 'gatewayapi', appGateway: '', ingressClass: 'nginx', appDomain: '', otelAgent: 'analysed', otelAgentImage: 'x/y:1', volumeStorageClass: '' },
+      settings: { trafficProvider: 'gatewayapi', appGateway: '', ingressClass: 'nginx', appDomain: '', otelAgent: 'analysed', otelAgentImage: 'x/y:1', volumeStorageClass: '', appUrl: 'https://{host}/', analysisMetrics: 'otel-agent', loadTesterUrl: '', analysisLoadRps: 0, appGatewayAddress: '' },
     });
     const file = join(dir, `values-${i}.json`);
     await writeFile(file, JSON.stringify(values), { mode: 0o600 });

@@ -137,7 +137,7 @@ try {
       placement: null,
       clusterName: 'local',
       gateWebhookBase: 'http://127.0.0.1:1',
-      settings: { trafficProvider: 'gatewayapi', appGateway: '', ingressClass: 'nginx', appDomain: '', otelAgent: 'analysed', otelAgentImage: 'unused', volumeStorageClass: '' },
+      settings: { trafficProvider: 'gatewayapi', appGateway: '', ingressClass: 'nginx', appDomain: '', otelAgent: 'analysed', otelAgentImage: 'unused', volumeStorageClass: '', appUrl: 'https://{host}/', analysisMetrics: 'otel-agent', loadTesterUrl: '', analysisLoadRps: 0, appGatewayAddress: '' },
     });
     const file = join(valuesDir, `${name}.json`);
     writeFileSync(file, JSON.stringify(values));

@@ -11,6 +11,7 @@ export interface AppView {
   app_type: string;
   strategy: string;
   endpoint: string | null;
+  endpoints?: { public: string | null; cluster: string | null };
   current_release: ReleaseView | null;
   operation: { id: string; kind: string; status: string } | null;
 }
@@ -26,6 +27,7 @@ export interface ReleaseView {
   diagnosis: { code: string; summary: string; hint: string; evidence: Record<string, unknown> } | null;
   image: string | null;
   spec: Record<string, unknown>;
+  finished_at?: string | null;
 }
 
 export const terminal = new Set(['built', 'succeeded', 'failed', 'aborted', 'rolled-back', 'superseded']);

@@ -18,7 +18,8 @@ const run = promisify(execFile);
  * and `/file?path=` read its environment and files (config and secret mounts); `/health` answers 200. Modes (env
  * HELLO_MODE) make it fail the ways apps fail: `exit` (exits 3 at start), `oom` (allocates until killed), `unready`
  * (its health path never answers 200). With HELLO_DATA set, it appends `<version> <token>` to $HELLO_DATA/visits at start;
- * HELLO_BIND names the one address it listens on (all of them by default).
+ * HELLO_BIND names the one address it listens on (all of them by default); HELLO_FAIL_EVERY=n answers every n-th
+ * request to `/` with a 500 (a bad release for canary analysis to catch).
  */
 const HELLO_JAVA = `package demo;
 
@@ -65,7 +66,12 @@ public class Hello {
     }
     String bind = System.getenv("HELLO_BIND");
     HttpServer server = HttpServer.create(bind == null ? new InetSocketAddress(port) : new InetSocketAddress(bind, port), 64);
-    server.createContext("/", exchange -> answer(exchange, 200, "hello " + version + " " + token));
+    int failEvery = Integer.parseInt(System.getenv().getOrDefault("HELLO_FAIL_EVERY", "0"));
+    java.util.concurrent.atomic.AtomicLong served = new java.util.concurrent.atomic.AtomicLong();
+    server.createContext("/", exchange -> {
+      boolean fail = failEvery > 0 && served.incrementAndGet() % failEvery == 0;
+      answer(exchange, fail ? 500 : 200, fail ? "hello " + version + " failing on purpose" : "hello " + version + " " + token);
+    });
     server.createContext("/health", exchange -> answer(exchange, mode.equals("unready") ? 503 : 200, mode.equals("unready") ? "not ready" : "ok"));
     server.createContext("/env/", exchange -> {
       String name = exchange.getRequestURI().getPath().substring("/env/".length());
@@ -211,4 +217,43 @@ export function getFromEndpoint(url: string, path = '/'): Promise<{ status: numb
     req.on('error', reject);
     req.end();
   });
+}
+
+/** One request of a steady client: when it was sent, what came back. */
+export interface ClientSample {
+  readonly at: number;
+  readonly status: number;
+  /** The `hello <version>` of the answer, or '' for anything else. */
+  readonly version: string;
+}
+
+export interface SteadyClient {
+  readonly samples: ClientSample[];
+  stop(): Promise<ClientSample[]>;
+}
+
+/**
+ * A user of the app: one request at a time to `url`, about `rps` a second, until stopped, each answer recorded.
+ * A request that fails (no connection, a timeout, a 5xx) is a failed request of a real user.
+ */
+export function startSteadyClient(url: string, rps = 10): SteadyClient {
+  const samples: ClientSample[] = [];
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      const at = Date.now();
+      const answer = await getFromEndpoint(url).catch((error: unknown) => ({ status: 0, body: String(error) }));
+      samples.push({ at, status: answer.status, version: /^hello (\S+) /.exec(answer.body)?.[1] ?? '' });
+      const wait = 1000 / rps - (Date.now() - at);
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  })();
+  return {
+    samples,
+    async stop() {
+      stopped = true;
+      await loop;
+      return samples;
+    },
+  };
 }

@@ -1,4 +1,4 @@
-import { commonSettings, portSchema, setting } from '@appserving/shared';
+import { analysisMetricSources, commonSettings, portSchema, setting } from '@appserving/shared';
 import Type from 'typebox';
 
 export const deployerSettings = {
@@ -67,12 +67,40 @@ export const deployerSettings = {
     description:
       'How people reach an app exposed under its host name (APPSERVING_APP_DOMAIN), as a URL template: {host} is `<app>-<namespace>.<domain>`, e.g. http://{host}:26411/ for the local traffic gateway. It becomes the app\'s `endpoint`.',
   }),
+  analysisMetrics: setting({
+    env: 'APPSERVING_ANALYSIS_METRICS',
+    schema: Type.Enum([...analysisMetricSources]),
+    default: 'otel-agent',
+    description:
+      'Where canary and blue-green analysis reads request metrics: `otel-agent` (the OpenTelemetry Java agent in each jar/war pod, or the app\'s own exporter) or `traefik` (the traffic gateway\'s per-Service request metrics: no agent, no change in the app; the Gateway must be Traefik\'s and its metrics scraped by the cluster\'s Prometheus).',
+  }),
   otelAgent: setting({
     env: 'APPSERVING_OTEL_AGENT',
     schema: Type.Enum(['analysed', 'always', 'never']),
     default: 'analysed',
     description:
-      'When jar and war apps get the OpenTelemetry Java agent (request metrics in the Prometheus format on port 9464): `analysed` for canary and blue-green releases, whose analysis reads those metrics; `always`; or `never` (the image exports them itself).',
+      'When jar and war apps get the OpenTelemetry Java agent (request metrics in the Prometheus format on port 9464): `analysed` for canary and blue-green releases when the analysis reads the agent\'s metrics (APPSERVING_ANALYSIS_METRICS=otel-agent); `always`; or `never` (the image exports them itself).',
+  }),
+  loadTesterUrl: setting({
+    env: 'APPSERVING_LOAD_TESTER_URL',
+    schema: Type.String({ pattern: '^https?://[^\\s]+$' }),
+    default: '',
+    description:
+      'Flagger\'s load tester (its webhook URL, e.g. http://flagger-loadtester.test/), which sends requests to the new version of a canary or blue-green release during each analysis step (`analysis.load_rps`). Empty: no load test.',
+  }),
+  analysisLoadRps: setting({
+    env: 'APPSERVING_ANALYSIS_LOAD_RPS',
+    schema: Type.Integer({ minimum: 0, maximum: 1000 }),
+    default: 0,
+    description:
+      'Requests per second the load tester sends to a release under analysis when its spec does not say (`analysis.load_rps`); 0: none, as befits production apps with users of their own.',
+  }),
+  appGatewayAddress: setting({
+    env: 'APPSERVING_APP_GATEWAY_ADDRESS',
+    schema: Type.String({ pattern: '^https?://[^\\s/]+$' }),
+    default: '',
+    description:
+      'Where the load tester connects to reach apps by their host names, when those names do not resolve where it runs (e.g. http://127.0.0.1:26411 on the local cluster: the host name goes in the Host header). Empty: the app\'s URL (APPSERVING_APP_URL).',
   }),
   otelAgentImage: setting({
     env: 'APPSERVING_OTEL_AGENT_IMAGE',

@@ -4,7 +4,7 @@
 # Versions come from ../versions.env only. A component whose cache entry exists is skipped; a component is built in
 # a temporary directory and renamed into place at the end, so an interrupted build never leaves a usable half entry.
 # Usage: build.sh [component...]   (components: k8s etcd kwok flagger helm kubelet containerd runc kaniko pause
-# traefik; default: all)
+# traefik loadtester hey; default: all)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -189,26 +189,36 @@ build_kwok() { go_install "$1" "$2" "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VER
 # address flag. The harness must listen on 127.0.0.1 only, so the build copies the module out of the module cache
 # (overlays of module-cache files are refused by go) and changes that one expression to "127.0.0.1:<port>". The
 # controller code is untouched; the step fails loudly if upstream's line ever changes.
-build_flagger() {
-  local bin=$1 vlog=$2 src
+# flagger_build BIN VLOG FILE PACKAGE: builds a command of the Flagger module from a copy of it whose one listener
+# line in FILE (relative to the module) is bound to 127.0.0.1.
+flagger_build() {
+  local bin=$1 vlog=$2 file=flagger/$3 pkg=$4 src
   src=$("$GO" mod download -json "github.com/fluxcd/flagger@$FLAGGER_VERSION" | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p')
   cp -r "$src" flagger && chmod -R u+w flagger
-  local file=flagger/pkg/server/server.go
   [ "$(grep -c 'Addr: *":" + port,' "$file")" = 1 ] || { echo "flagger: listener line not found in $file" >&2; return 1; }
   sed -i 's/Addr: *":" + port,/Addr: "127.0.0.1:" + port,/' "$file"
   printf 'module local/flaggerbin\n\ngo %s\n\nrequire github.com/fluxcd/flagger %s\n\nreplace github.com/fluxcd/flagger => ./flagger\n' \
     "$GO_MIN_VERSION" "$FLAGGER_VERSION" >go.mod
   log "flagger: resolving modules"
-  "$GO" get github.com/fluxcd/flagger/cmd/flagger >/dev/null 2>&1 || "$GO" get github.com/fluxcd/flagger/cmd/flagger
-  gobuild_live "$vlog" -ldflags "-s -w" -o "$bin/flagger" github.com/fluxcd/flagger/cmd/flagger
-  "$bin/flagger" -version
+  "$GO" get "$pkg" >/dev/null 2>&1 || "$GO" get "$pkg"
+  gobuild_live "$vlog" -ldflags "-s -w" -o "$bin/" "$pkg"
 }
+build_flagger() {
+  flagger_build "$1" "$2" pkg/server/server.go github.com/fluxcd/flagger/cmd/flagger && "$1/flagger" -version
+}
+# Flagger's load tester (its `cmd/loadtester`, the same module and change: its API on 127.0.0.1 only), which runs
+# `hey` against a canary during analysis.
+build_loadtester() {
+  flagger_build "$1" "$2" pkg/loadtester/server.go github.com/fluxcd/flagger/cmd/loadtester && [ -x "$1/loadtester" ]
+}
+# hey, the HTTP load generator the load tester runs.
+build_hey() { go_install "$1" "$2" "-s -w" "github.com/rakyll/hey@$HEY_VERSION" && [ -x "$1/hey" ]; }
 build_helm() {
   go_install "$1" "$2" "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" &&
     "$1/helm" version --short
 }
 
-ALL=(k8s etcd kwok flagger helm kubelet containerd runc kaniko pause traefik)
+ALL=(k8s etcd kwok flagger helm kubelet containerd runc kaniko pause traefik loadtester hey)
 WANT=("$@")
 [ ${#WANT[@]} -gt 0 ] || WANT=("${ALL[@]}")
 total_start=$(date +%s)
@@ -225,6 +235,8 @@ for c in "${WANT[@]}"; do
   kaniko) build_component kaniko "$KANIKO_VERSION" build_kaniko ;;
   pause) build_component pause "$K8S_VERSION" build_pause ;;
   traefik) build_component traefik "$TRAEFIK_VERSION" build_traefik ;;
+  loadtester) build_component loadtester "$FLAGGER_VERSION-loopback" build_loadtester ;;
+  hey) build_component hey "$HEY_VERSION" build_hey ;;
   *) echo "cluster-build: unknown component '$c' (known: ${ALL[*]})" >&2; exit 2 ;;
   esac
 done

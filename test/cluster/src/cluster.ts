@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as components from './components.ts';
 import type { ClusterLayout } from './components.ts';
@@ -18,7 +18,7 @@ import type { NodeImages } from './node/node-images.ts';
 import { nodeLayout, REAL_NODE_LABEL, REAL_NODE_LABEL_VALUE } from './node/node-layout.ts';
 import { REAL_NODE_TAINT } from './node/kubelet.ts';
 import { realNodePrerequisites, startRealNode } from './node/real-node.ts';
-import { gatewayManifests, LOCAL_APP_DOMAIN, LOCAL_GATEWAY, traefik } from './traefik.ts';
+import { gatewayManifests, loadTester, LOCAL_APP_DOMAIN, LOCAL_GATEWAY, traefik } from './traefik.ts';
 import { isOurProcess, liveGroupMembers, rssKiB, startProcess, stopProcessGroup, waitFor } from './processes.ts';
 import type { StartedProcess } from './processes.ts';
 import { binaryPaths, cacheRoot, readVersions } from './versions.ts';
@@ -82,6 +82,8 @@ export interface TrafficGatewayInfo {
   readonly domain: string;
   /** Traefik's own endpoint: /ping and /metrics (request counts and latencies per route and service). */
   readonly adminUrl: string;
+  /** Flagger's load tester, which Flagger calls to load a canary through this gateway during analysis. */
+  readonly loadTesterUrl: string;
 }
 
 /** The default StorageClass of the local cluster: PersistentVolumes are directories on this machine. */
@@ -171,7 +173,7 @@ function nodeReady(node: NodeStatus): boolean {
 
 /**
  * Processes of this cluster that no state file remembers (a run that crashed while starting): any process running
- * one of our binaries with an argument inside this cluster's state directory.
+ * one of our binaries with an argument, or its working directory, inside this cluster's state directory.
  */
 function leftoverProcesses(dir: string, binaries: readonly string[]): number[] {
   const found: number[] = [];
@@ -179,12 +181,20 @@ function leftoverProcesses(dir: string, binaries: readonly string[]): number[] {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     try {
       const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (binaries.includes(argv[0] ?? '') && argv.some((a) => a.includes(`${dir}/`))) found.push(Number(entry));
+      if (binaries.includes(argv[0] ?? '') && (argv.some((a) => a.includes(`${dir}/`)) || `${cwdOf(Number(entry))}/`.startsWith(`${dir}/`))) found.push(Number(entry));
     } catch {
       // exited
     }
   }
   return found;
+}
+
+function cwdOf(pid: number): string {
+  try {
+    return readlinkSync(`/proc/${pid}/cwd`);
+  } catch {
+    return '';
+  }
 }
 
 async function stopAll(state: ClusterState | undefined, dir: string, binaries: readonly string[], log: (l: string) => void): Promise<void> {
@@ -416,7 +426,7 @@ async function launch(dir: string, portBase: number, versions: Versions, opts: S
 
   try {
     const etcd = start(components.etcd(l));
-    const prom = start(components.prometheus(l));
+    const prom = start(components.prometheus(l, { realNode: withNode }));
     const reg = start(components.registry(l));
     await waitFor('etcd', async () => (await probe(`http://127.0.0.1:${l.ports.etcdClient}/health`)).body.includes('"true"'), { timeoutMs: 30_000, process: etcd });
     log(`etcd ready (${since()})`);
@@ -464,6 +474,7 @@ async function launch(dir: string, portBase: number, versions: Versions, opts: S
               gateway: `${LOCAL_GATEWAY.namespace}/${LOCAL_GATEWAY.name}`,
               domain: LOCAL_APP_DOMAIN,
               adminUrl: `http://127.0.0.1:${l.ports.traefikAdmin}`,
+              loadTesterUrl: `http://127.0.0.1:${l.ports.loadTester}`,
             },
           };
           log(`real node ${node.name} Ready (${since()})`);
@@ -475,7 +486,9 @@ async function launch(dir: string, portBase: number, versions: Versions, opts: S
           writeFileSync(file, gatewayManifests(l).map((m) => JSON.stringify(m)).join('\n---\n'));
           kubectl('apply', '-f', file);
           const proxy = start(traefik(l));
+          const tester = start(loadTester(l));
           await waitFor('traefik', () => probeOk(`http://127.0.0.1:${l.ports.traefikAdmin}/ping`), { timeoutMs: 30_000, process: proxy });
+          await waitFor('load tester', () => probeOk(`http://127.0.0.1:${l.ports.loadTester}/healthz`), { timeoutMs: 30_000, process: tester });
           log(`traffic gateway (Traefik) on http://127.0.0.1:${l.ports.traefikWeb} (${since()})`);
         })();
     // PersistentVolumeClaims without a class get a directory on this machine (kube-controller-manager's provisioner).

@@ -189,10 +189,11 @@ export function flagger(l: ClusterLayout): StartOptions {
   };
 }
 
-export function prometheus(l: ClusterLayout): StartOptions {
+export function prometheus(l: ClusterLayout, opts: { realNode: boolean } = { realNode: false }): StartOptions {
   const config = join(l.dir, 'prometheus.yml');
-  // No scrape targets: tests feed data through the remote-write receiver. Nothing scrapes (fake) pod addresses.
-  writeFileSync(config, stringify({ global: { scrape_interval: '15s', evaluation_interval: '15s' }, scrape_configs: [] }));
+  // Tests also feed data through the remote-write receiver. With the real node, it scrapes the traffic gateway's
+  // request metrics (127.0.0.1); never a pod address.
+  writeFileSync(config, stringify({ global: { scrape_interval: '15s', evaluation_interval: '15s' }, scrape_configs: opts.realNode ? realNodeScrapes(l) : [] }));
   return {
     name: 'prometheus',
     binary: '/usr/bin/prometheus',
@@ -206,6 +207,15 @@ export function prometheus(l: ClusterLayout): StartOptions {
       '--log.level=warn',
     ],
   };
+}
+
+/**
+ * With the real node: the traffic gateway's request metrics, per route and per backend Service with status codes and
+ * durations, which canary and blue/green analysis reads (`traefik` analysis metrics) with no agent in the app.
+ * (Debian's Prometheus is built without Kubernetes service discovery, so pods are not discovered and scraped.)
+ */
+function realNodeScrapes(l: ClusterLayout): Record<string, unknown>[] {
+  return [{ job_name: 'traffic-gateway', scrape_interval: '5s', static_configs: [{ targets: [`127.0.0.1:${l.ports.traefikAdmin}`] }] }];
 }
 
 export function registry(l: ClusterLayout): StartOptions {

@@ -40,6 +40,13 @@ export function localPlatformSettings(info: ClusterInfo, ports: LocalPlatformPor
     APPSERVING_APP_GATEWAY: node.trafficGateway.gateway,
     APPSERVING_APP_DOMAIN: node.trafficGateway.domain,
     APPSERVING_APP_URL: `${node.trafficGateway.url.replace('127.0.0.1', '{host}')}/`,
+    // Canary and blue-green analysis on the gateway's own request metrics (Prometheus scrapes Traefik), with
+    // Flagger's load tester sending the new version a steady 10 requests/s through the gateway (the local demo has
+    // no users of its own).
+    APPSERVING_ANALYSIS_METRICS: 'traefik',
+    APPSERVING_LOAD_TESTER_URL: node.trafficGateway.loadTesterUrl,
+    APPSERVING_ANALYSIS_LOAD_RPS: '10',
+    APPSERVING_APP_GATEWAY_ADDRESS: node.trafficGateway.url,
   };
 }
 

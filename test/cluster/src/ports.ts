@@ -22,6 +22,8 @@ export interface ClusterPorts {
   readonly traefikWeb: number;
   /** Traefik's ping and Prometheus metrics. */
   readonly traefikAdmin: number;
+  /** Flagger's load tester (its webhook API). */
+  readonly loadTester: number;
 }
 
 export const DEFAULT_PORT_BASE = 26400;
@@ -45,6 +47,7 @@ export function clusterPorts(base: number): ClusterPorts {
     registryRelay: base + 8,
     traefikWeb: base + 11,
     traefikAdmin: base + 12,
+    loadTester: base + 13,
   };
 }
 

@@ -1,5 +1,5 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import type { ClusterLayout } from './components.ts';
 import type { StartOptions } from './processes.ts';
@@ -40,6 +40,24 @@ export function traefik(l: ClusterLayout): StartOptions {
     // Its Kubernetes client reads KUBECONFIG (the admin kubeconfig of the harness, token auth, CA pinned).
     env: { ...process.env, KUBECONFIG: l.kubeconfigPath },
     args: [`--configFile=${config}`],
+    cwd: l.dir,
+  };
+}
+
+/**
+ * Flagger's load tester on 127.0.0.1 (Flagger calls its webhook at every analysis step; it runs `hey` against the
+ * canary through the traffic gateway, so the analysis has requests to judge even without users).
+ */
+export function loadTester(l: ClusterLayout): StartOptions {
+  mkdirSync(join(l.dir, 'loadtester'), { recursive: true });
+  return {
+    name: 'loadtester',
+    binary: l.bins.loadtester,
+    logFile: join(l.logDir, 'loadtester.log'),
+    // `hey` on its PATH; the load tester's own temporary files (none expected) in the state directory.
+    env: { ...process.env, PATH: `${dirname(l.bins.hey)}:/usr/bin:/bin`, TMPDIR: join(l.dir, 'loadtester') },
+    args: [`-port=${l.ports.loadTester}`, '-log-level=info', `-timeout=${60 * 60}s`],
+    cwd: l.dir,
   };
 }
 

@@ -14,6 +14,7 @@ export interface Versions {
   readonly HELM_VERSION: string;
   readonly GATEWAY_API_VERSION: string;
   readonly TRAEFIK_VERSION: string;
+  readonly HEY_VERSION: string;
   readonly CONTAINERD_VERSION: string;
   readonly RUNC_VERSION: string;
   readonly KANIKO_VERSION: string;
@@ -27,7 +28,7 @@ export interface Versions {
 }
 
 const required: readonly (keyof Versions)[] = [
-  'K8S_VERSION', 'ETCD_VERSION', 'KWOK_VERSION', 'FLAGGER_VERSION', 'HELM_VERSION', 'GATEWAY_API_VERSION', 'TRAEFIK_VERSION', 'CONTAINERD_VERSION',
+  'K8S_VERSION', 'ETCD_VERSION', 'KWOK_VERSION', 'FLAGGER_VERSION', 'HELM_VERSION', 'GATEWAY_API_VERSION', 'TRAEFIK_VERSION', 'HEY_VERSION', 'CONTAINERD_VERSION',
   'RUNC_VERSION', 'KANIKO_VERSION', 'GO_MIN_VERSION', 'DEBIAN_PROMETHEUS_PACKAGE', 'DEBIAN_REGISTRY_PACKAGE', 'DEBIAN_NODE_PACKAGES', 'DEBIAN_TEST_APP_PACKAGES',
 ];
 
@@ -72,6 +73,9 @@ export interface BinaryPaths {
   readonly pause: string;
   /** The local traffic gateway (Gateway API implementation). */
   readonly traefik: string;
+  /** Flagger's load tester (runs `hey` against a canary during analysis). */
+  readonly loadtester: string;
+  readonly hey: string;
 }
 
 export function flaggerCacheKey(v: Versions): string {
@@ -99,5 +103,7 @@ export function binaryPaths(v: Versions, cache = cacheRoot()): BinaryPaths {
     kanikoExecutor: join(dir(`kaniko-${v.KANIKO_VERSION}`), 'executor'),
     pause: join(dir(`pause-${v.K8S_VERSION}`), 'pause'),
     traefik: join(dir(`traefik-${v.TRAEFIK_VERSION}`), 'traefik'),
+    loadtester: join(dir(`loadtester-${v.FLAGGER_VERSION}-loopback`), 'loadtester'),
+    hey: join(dir(`hey-${v.HEY_VERSION}`), 'hey'),
   };
 }

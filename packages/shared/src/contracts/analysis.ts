@@ -22,10 +22,10 @@ export const analysisDefaults = {
   latency_p99_max_ms: 500,
   /** Range of the rate() in both queries (seconds): Flagger's `{{ interval }}` of each metric. */
   metric_window_seconds: 60,
-} as const satisfies Required<Omit<AnalysisSpecV1, 'manual_promotion'>>;
+} as const satisfies Required<Omit<AnalysisSpecV1, 'manual_promotion' | 'load_rps'>>;
 
-/** The resolved analysis of one release: defaults where the spec is silent. */
-export type ResolvedAnalysis = Required<AnalysisSpecV1>;
+/** The resolved analysis of one release: defaults where the spec is silent (the load's default is a platform setting). */
+export type ResolvedAnalysis = Required<Omit<AnalysisSpecV1, 'load_rps'>> & Pick<AnalysisSpecV1, 'load_rps'>;
 
 /**
  * Blue/green waits for a promote by default (`manual_promotion` true); canary promotes on its own after a
@@ -45,9 +45,24 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
  */
 const targetPods = 'namespace="{{ namespace }}",pod=~"{{ target }}-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)"';
 
+/** Where the analysis reads its request metrics (APPSERVING_ANALYSIS_METRICS). */
+export const analysisMetricSources = ['otel-agent', 'traefik'] as const;
+export type AnalysisMetricSource = (typeof analysisMetricSources)[number];
+
+export interface AnalysisMetric {
+  /**
+   * Metric (and MetricTemplate suffix) name; Flagger names it in its "Halt advancement" events. Not
+   * `request-success-rate` or `request-duration`: Flagger treats those names as its built-in metrics and ignores
+   * the template.
+   */
+  readonly name: string;
+  readonly unit: 'percent' | 'milliseconds';
+  readonly query: string;
+}
+
 /**
- * The request metrics the OpenTelemetry Java agent (2.x, stable HTTP semantic conventions) exports through its
- * Prometheus exporter: the histogram `http.server.request.duration` (seconds) becomes
+ * `otel-agent`: the request metrics the OpenTelemetry Java agent (2.x, stable HTTP semantic conventions) exports
+ * through its Prometheus exporter: the histogram `http.server.request.duration` (seconds) becomes
  * `http_server_request_duration_seconds_{bucket,count,sum}` with the label `http_response_status_code`;
  * `namespace` and `pod` are added by the cluster Prometheus' usual pod scrape job.
  */
@@ -69,7 +84,39 @@ export const analysisMetrics = {
     unit: 'milliseconds',
     query: `histogram_quantile(0.99, sum by (le) (rate(http_server_request_duration_seconds_bucket{${targetPods}}[{{ interval }}]))) * 1000`,
   },
-} as const;
+} as const satisfies Record<string, AnalysisMetric>;
+
+/**
+ * The new version's Service as Traefik's Gateway API provider names it in its metrics:
+ * `<namespace>-<backend Service>-http-<port>@kubernetesgateway`. Both the canary's weighted route and the canary
+ * route of blue/green send the new version's requests to Flagger's `<app>-canary` Service.
+ */
+const canaryService = 'service=~"{{ namespace }}-{{ target }}-canary-http-[0-9]+@kubernetesgateway"';
+
+/**
+ * `traefik`: the traffic gateway's own request metrics (Traefik's `traefik_service_requests_total` and
+ * `traefik_service_request_duration_seconds`, per backend Service with the status code): every request that went
+ * through the gateway to the new version counts, with no agent and no change in the app.
+ */
+export const gatewayAnalysisMetrics = {
+  requestSuccessRate: {
+    name: 'success-rate',
+    unit: 'percent',
+    query:
+      `sum(rate(traefik_service_requests_total{${canaryService},code!~"5.."}[{{ interval }}]))` +
+      ` / sum(rate(traefik_service_requests_total{${canaryService}}[{{ interval }}])) * 100`,
+  },
+  requestDuration: {
+    name: 'latency-p99',
+    unit: 'milliseconds',
+    query: `histogram_quantile(0.99, sum by (le) (rate(traefik_service_request_duration_seconds_bucket{${canaryService}}[{{ interval }}]))) * 1000`,
+  },
+} as const satisfies Record<string, AnalysisMetric>;
+
+/** The two analysis metrics read from `source`. */
+export function analysisMetricsOf(source: AnalysisMetricSource): { requestSuccessRate: AnalysisMetric; requestDuration: AnalysisMetric } {
+  return source === 'traefik' ? gatewayAnalysisMetrics : analysisMetrics;
+}
 
 /**
  * A query as Flagger sends it to Prometheus: its `{{ namespace }}`, `{{ target }}` (the app's Deployment, i.e.

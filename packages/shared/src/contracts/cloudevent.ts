@@ -1,4 +1,5 @@
 import Type, { type TSchema } from 'typebox';
+import type { FieldProblem } from './field-rules.ts';
 
 /**
  * CloudEvents 1.0, structured JSON mode. Every command and event on NATS is one of these; `type` names the
@@ -35,6 +36,11 @@ export interface MessageType<S extends TSchema = TSchema> {
   /** The wildcard that matches every subject of this type. */
   readonly subjectPattern: string;
   readonly description: string;
+  /**
+   * What the schema cannot say about `data` (relations between fields, sizes of the whole): checked after the
+   * schema, by producers before publishing and by every consumer, like the schema itself.
+   */
+  readonly problems?: (data: Type.Static<S>) => FieldProblem[];
 }
 
 export function messageType<S extends TSchema>(definition: {
@@ -42,6 +48,7 @@ export function messageType<S extends TSchema>(definition: {
   data: S;
   subjectPrefix: string;
   description: string;
+  problems?: (data: Type.Static<S>) => FieldProblem[];
 }): MessageType<S> {
   return {
     type: definition.type,
@@ -49,6 +56,7 @@ export function messageType<S extends TSchema>(definition: {
     subject: (appId) => `${definition.subjectPrefix}.${appId}`,
     subjectPattern: `${definition.subjectPrefix}.*`,
     description: definition.description,
+    ...(definition.problems ? { problems: definition.problems } : {}),
   };
 }
 

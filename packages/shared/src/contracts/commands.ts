@@ -1,5 +1,7 @@
 import Type from 'typebox';
 import { messageType } from './cloudevent.ts';
+import { ruleSchema } from './field-rules.ts';
+import { releaseSpecProblems } from './release-spec.rules.ts';
 import { ReleaseRefV1, ReleaseSpecV1 } from './release.schemas.ts';
 
 /**
@@ -18,6 +20,7 @@ export const BuildCommandV1 = messageType({
     },
     { additionalProperties: false },
   ),
+  problems: (data) => releaseSpecProblems(data.spec, '/spec'),
 });
 
 export const DeployCommandV1 = messageType({
@@ -28,11 +31,12 @@ export const DeployCommandV1 = messageType({
     {
       release: ReleaseRefV1,
       spec: ReleaseSpecV1,
-      image: Type.String({ minLength: 1, description: 'Image reference, with digest when known.' }),
+      image: ruleSchema('imageReference', { minLength: 1, description: 'Image reference, with digest when known.' }),
       skip_analysis: Type.Boolean(),
     },
     { additionalProperties: false },
   ),
+  problems: (data) => releaseSpecProblems(data.spec, '/spec'),
 });
 
 const appOperation = (verb: string, description: string) =>
@@ -45,4 +49,20 @@ const appOperation = (verb: string, description: string) =>
 
 export const PromoteCommandV1 = appOperation('promote', 'Open the promotion gate of a canary or blue/green release.');
 export const AbortCommandV1 = appOperation('abort', 'Close the gate and return traffic to the previous release.');
-export const DeleteCommandV1 = appOperation('delete', 'Uninstall the app and remove what the platform created for it; history is kept.');
+export const DeleteCommandV1 = messageType({
+  type: 'dev.appserving.command.delete.v1',
+  subjectPrefix: 'appserving.cmd.delete',
+  description:
+    'Uninstall the app and remove what the platform created for it; history is kept. With `force`, the app is forgotten on the platform side at once, whether or not its cluster can be reached (one bounded attempt is made to clean it up).',
+  data: Type.Object(
+    {
+      release: ReleaseRefV1,
+      force: Type.Optional(
+        Type.Boolean({
+          description: 'Forget the app on the platform at once (its cluster may be gone or unreachable); what may be left on the cluster is reported with the `deleted` step.',
+        }),
+      ),
+    },
+    { additionalProperties: false },
+  ),
+});

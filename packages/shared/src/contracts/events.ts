@@ -58,11 +58,11 @@ export const BuildFailedV1 = messageType({
 export const DeployStepV1 = messageType({
   type: 'dev.appserving.deploy.step.v1',
   subjectPrefix: 'appserving.evt.deploy.step',
-  description: 'A step of a deployment: applied, waiting-promotion, promoted, aborted, rolled-back, deleted or failed.',
+  description: 'A step of a deployment: applied, waiting-promotion, promoted, aborted, rolled-back, deleted, delete-failed (a delete gave up; the app stays as it was on the cluster) or failed.',
   data: Type.Object(
     {
       release: ReleaseRefV1,
-      step: Type.Enum(['applied', 'waiting-promotion', 'promoted', 'aborted', 'rolled-back', 'deleted', 'failed']),
+      step: Type.Enum(['applied', 'waiting-promotion', 'promoted', 'aborted', 'rolled-back', 'deleted', 'delete-failed', 'failed']),
       helm_revision: Type.Optional(Type.Integer({ minimum: 1 })),
       reason: Type.Optional(Type.String()),
       endpoint: Type.Optional(

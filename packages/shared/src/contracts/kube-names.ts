@@ -52,3 +52,19 @@ export function labelValue(raw: string): string {
   const cleaned = raw.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 63);
   return cleaned.replace(/^[^A-Za-z0-9]+/, '').replace(/[^A-Za-z0-9]+$/, '');
 }
+
+/**
+ * What may be left on a cluster of an app the platform forgot without cleaning it up (a forced delete of an app
+ * whose cluster could not be reached, or was removed): said to the person who forced it, and recorded with the
+ * `deleted` step, with the commands that remove it if the cluster comes back.
+ */
+export function leftBehindOf(app: { id: string; name: string; namespace: string; clusterName: string }): { summary: string; cleanup: string[] } {
+  const selector = `${LABELS.appId}=${app.id}`;
+  return {
+    summary: `possibly left on cluster ${app.clusterName}, if it is still there: the helm release ${helmReleaseName(app.name)} and every object labelled ${selector} in namespace ${app.namespace} (Deployments, Services, ConfigMaps, Secrets, PersistentVolumeClaims with their data, Flagger's Canary and routes)`,
+    cleanup: [
+      `helm uninstall ${helmReleaseName(app.name)} --namespace ${app.namespace}`,
+      `kubectl delete canaries.flagger.app,deployments,services,configmaps,secrets,persistentvolumeclaims,horizontalpodautoscalers,ingresses,httproutes.gateway.networking.k8s.io --namespace ${app.namespace} --selector ${selector}`,
+    ],
+  };
+}

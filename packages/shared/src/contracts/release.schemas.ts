@@ -1,4 +1,5 @@
 import Type from 'typebox';
+import { namedMap, ruleSchema, specLimits } from './field-rules.ts';
 
 /** Closed sets shared by REST, messages and the database. */
 export const appTypes = ['jar', 'war', 'python'] as const;
@@ -20,8 +21,8 @@ export const ResourceSpecV1 = Type.Union([
   Type.Enum(resourcePresets),
   Type.Object(
     {
-      cpu: Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?m?$', description: 'Kubernetes CPU quantity, e.g. 500m or 2' }),
-      memory: Type.String({ pattern: '^[0-9]+(Ki|Mi|Gi|K|M|G)?$', description: 'Kubernetes memory quantity, e.g. 512Mi' }),
+      cpu: ruleSchema('cpu', { description: 'Kubernetes CPU quantity (request and limit), e.g. 500m or 2' }),
+      memory: ruleSchema('memory', { description: 'Kubernetes memory quantity (request and limit), e.g. 512Mi' }),
     },
     { additionalProperties: false },
   ),
@@ -42,6 +43,13 @@ export const AnalysisSpecV1 = Type.Object(
     latency_p99_max_ms: Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000, description: 'Highest acceptable p99 request duration, ms.' })),
     metric_window_seconds: Type.Optional(Type.Integer({ minimum: 10, maximum: 3600, description: 'Range of the rate() in the analysis queries.' })),
     manual_promotion: Type.Optional(Type.Boolean({ description: 'Wait for a promote before promoting (default: true for blue-green, false for canary).' })),
+    load_rps: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 1000,
+        description: "Requests per second the load tester sends to the new version during each analysis step, so the analysis has traffic to judge without users (0: none; default: the platform's APPSERVING_ANALYSIS_LOAD_RPS).",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -71,6 +79,27 @@ export const ReleaseRefV1 = Type.Object(
 );
 export type ReleaseRefV1 = Type.Static<typeof ReleaseRefV1>;
 
+/** An artifact URL: absolute, RFC 3986 (no spaces, no backslashes, no control characters). */
+export const artifactUrlSchema = (options: { description?: string } = {}) =>
+  Type.String({
+    format: 'uri',
+    minLength: 1,
+    maxLength: 2048,
+    errorMessage: 'must be an absolute http(s) URL (RFC 3986: no spaces, backslashes or control characters) or an artifact_url returned by POST /artifacts',
+    ...options,
+  });
+export const ArtifactUrl = artifactUrlSchema();
+
+/** A persistent volume of the app: a PVC `<app>-<name>` mounted at `mount_path`. */
+export const VolumeSpecV1 = Type.Object(
+  {
+    name: ruleSchema('volumeName'),
+    mount_path: ruleSchema('mountPath'),
+    size: ruleSchema('volumeSize'),
+  },
+  { additionalProperties: false },
+);
+
 /**
  * The desired spec of a release, as it travels in commands. Secret values never travel on NATS: a spec
  * names its secrets (`secret_names`); their values are stored encrypted by the platform.
@@ -78,28 +107,19 @@ export type ReleaseRefV1 = Type.Static<typeof ReleaseRefV1>;
 export const ReleaseSpecV1 = Type.Object(
   {
     app_type: Type.Optional(AppType),
-    artifact_url: Type.Optional(Type.String({ format: 'uri', maxLength: 2048 })),
+    artifact_url: Type.Optional(ArtifactUrl),
     artifact_sha256: Type.Optional(Type.String({ pattern: '^[a-f0-9]{64}$' })),
-    image_url: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+    image_url: Type.Optional(ruleSchema('imageReference', { minLength: 1 })),
     port: Type.Integer({ minimum: 1, maximum: 65535 }),
     resource_spec: ResourceSpecV1,
-    profile: Type.Optional(Type.String({ maxLength: 253 })),
+    profile: Type.Optional(ruleSchema('profile')),
     strategy: Strategy,
-    env: Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), Type.String({ maxLength: 32768 })),
-    config: Type.Record(Type.String({ pattern: '^[-._a-zA-Z0-9]+$' }), Type.String()),
-    secret_names: Type.Array(Type.String({ pattern: '^[-._a-zA-Z0-9]+$' })),
-    volumes: Type.Array(
-      Type.Object(
-        {
-          name: Type.String({ pattern: '^[a-z]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 }),
-          mount_path: Type.String({ pattern: '^/' }),
-          size: Type.String({ pattern: '^[0-9]+(Ki|Mi|Gi|Ti)$' }),
-        },
-        { additionalProperties: false },
-      ),
-    ),
+    env: namedMap('envName', Type.String({ maxLength: specLimits.maxEnvValueLength }), { maxProperties: specLimits.maxEntries }),
+    config: namedMap('fileName', Type.String(), { maxProperties: specLimits.maxEntries }),
+    secret_names: Type.Array(ruleSchema('fileName'), { maxItems: specLimits.maxEntries, uniqueItems: true }),
+    volumes: Type.Array(VolumeSpecV1, { maxItems: specLimits.maxVolumes }),
     replicas: Type.Integer({ minimum: 0, maximum: 100 }),
-    health_path: Type.Optional(Type.String({ pattern: '^/' })),
+    health_path: Type.Optional(ruleSchema('healthPath')),
     /**
      * How the builder makes the image: `direct` (jar and war only: the artifact becomes a layer on the base image,
      * pushed over the registry API, no Pod) or `kaniko` (a Kaniko Pod runs a generated Dockerfile). Absent: the

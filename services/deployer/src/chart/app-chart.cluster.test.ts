@@ -87,6 +87,11 @@ const input = (over: Partial<ReleaseSpecV1> = {}, settings: Partial<ChartValuesI
     otelAgent: 'analysed',
     otelAgentImage: 'ghcr.io/open-telemetry/opentelemetry-operator/autoinstrumentation-java:2.11.0',
     volumeStorageClass: '',
+    appUrl: 'https://{host}/',
+    analysisMetrics: 'otel-agent',
+    loadTesterUrl: '',
+    analysisLoadRps: 0,
+    appGatewayAddress: '',
     ...settings,
   },
 });
@@ -181,15 +186,21 @@ describe('app chart: rolling', () => {
 describe('app chart: canary and blue-green', () => {
   it('canary on the Gateway API: a Canary weighting an HTTPRoute Flagger owns, two MetricTemplates, the agent, the gate webhooks', async () => {
     const objects = await render(buildChartValues(input({ strategy: 'canary', volumes: [], analysis: { interval_seconds: 15, step_weight: 20, max_weight: 60, manual_promotion: true } })));
-    // Flagger creates the Services and the HTTPRoute itself.
+    // Flagger creates the Services and the weighted HTTPRoute itself; the chart adds the new version's own route.
     expect(kinds(objects)).toEqual([
       'Canary/orders',
       'ConfigMap/orders-config',
       'Deployment/orders',
+      'HTTPRoute/orders-canary',
       'MetricTemplate/orders-latency-p99',
       'MetricTemplate/orders-success-rate',
       'Secret/orders-secrets',
     ]);
+    expect(one(objects, 'HTTPRoute').spec).toEqual({
+      parentRefs: [{ name: 'public', namespace: 'gateway-system' }],
+      hostnames: ['orders-canary-shop.apps.example.com'],
+      rules: [{ backendRefs: [{ name: 'orders-canary', port: 8080 }] }],
+    });
     const canary = one(objects, 'Canary');
     expect(canary.spec).toMatchObject({
       provider: 'gatewayapi:v1',
@@ -221,6 +232,29 @@ describe('app chart: canary and blue-green', () => {
     const env = Object.fromEntries(pod.spec.containers[0].env.map((e: { name: string; value: string }) => [e.name, e.value]));
     expect(env).toMatchObject({ JAVA_TOOL_OPTIONS: '-javaagent:/otel-agent/javaagent.jar -XX:MaxRAMPercentage=75.0 -Xss512k', OTEL_METRICS_EXPORTER: 'prometheus', OTEL_EXPORTER_PROMETHEUS_PORT: '9464' });
     expect(pod.metadata.annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9464' });
+  });
+
+  it("canary on the gateway's metrics with the load tester: no agent, Traefik's queries, a rollout webhook running hey through the gateway", async () => {
+    const objects = await render(
+      buildChartValues(
+        input(
+          { strategy: 'canary', volumes: [], analysis: { interval_seconds: 10, load_rps: 5 } },
+          { analysisMetrics: 'traefik', loadTesterUrl: 'http://127.0.0.1:26413', appGatewayAddress: 'http://127.0.0.1:26411' },
+        ),
+      ),
+    );
+    const canary = one(objects, 'Canary');
+    expect(canary.spec.analysis.webhooks[0]).toEqual({
+      name: 'appserving-load-test',
+      type: 'rollout',
+      url: 'http://127.0.0.1:26413/',
+      timeout: '15s',
+      metadata: { type: 'cmd', cmd: 'hey -z 10s -q 5 -c 1 -host orders-canary-shop.apps.example.com http://127.0.0.1:26411/' },
+    });
+    expect(objects.find((o) => o.metadata.name === 'orders-success-rate')?.spec.query).toContain('traefik_service_requests_total{service=~"{{ namespace }}-{{ target }}-canary-http-[0-9]+@kubernetesgateway"');
+    const pod = one(objects, 'Deployment').spec.template;
+    expect(pod.spec.initContainers).toBeUndefined();
+    expect(pod.spec.containers[0].lifecycle).toEqual({ preStop: { sleep: { seconds: 5 } } });
   });
 
   it('canary on nginx: the app\'s Ingress, which Flagger clones and weights', async () => {

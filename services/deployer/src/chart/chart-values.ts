@@ -1,5 +1,5 @@
 import {
-  analysisMetrics,
+  analysisMetricsOf,
   InputError,
   kubePlacement,
   labelValue,
@@ -25,6 +25,7 @@ export interface ChartValues {
   replicas: number;
   resources: { preset: 'small' | 'medium' | 'large' | 'custom'; cpu: string; memory: string };
   resourcePresets: Record<'small' | 'medium' | 'large', { requestCpu: string; requestMemory: string; limitCpu: string; limitMemory: string }>;
+  shutdownDelaySeconds: number;
   healthPath: string;
   profile: string;
   javaToolOptions: string;
@@ -53,13 +54,28 @@ export interface ChartValues {
     };
     prometheusUrl: string;
     queries: { requestSuccessRate: string; requestDuration: string };
+    /** A route of the new version's own (`<app>-canary` Service) on the Gateway: the load tester's and testers' way in. */
+    canaryRoute: { host: string };
+    /** Flagger's load tester, called at every analysis step with this command (empty url: no load). */
+    loadTest: { url: string; cmd: string };
     gate: { manualPromotion: boolean; webhookBase: string; webhookTimeout: string };
   };
 }
 
 export type ExposureSettings = Pick<
   ConfigOf<typeof deployerSettings>,
-  'trafficProvider' | 'appGateway' | 'ingressClass' | 'appDomain' | 'otelAgent' | 'otelAgentImage' | 'volumeStorageClass'
+  | 'trafficProvider'
+  | 'appGateway'
+  | 'ingressClass'
+  | 'appDomain'
+  | 'appUrl'
+  | 'otelAgent'
+  | 'otelAgentImage'
+  | 'volumeStorageClass'
+  | 'analysisMetrics'
+  | 'loadTesterUrl'
+  | 'analysisLoadRps'
+  | 'appGatewayAddress'
 >;
 
 /**
@@ -115,6 +131,7 @@ export function buildChartValues(input: ChartValuesInput): ChartValues {
   const provider = spec.strategy === 'canary' ? (settings.trafficProvider === 'nginx' ? 'nginx' : 'gatewayapi:v1') : 'kubernetes';
   const gateway = parseGateway(settings.appGateway);
   const host = hostOf(release.app_name, input.namespace, settings.appDomain);
+  const metrics = analysisMetricsOf(settings.analysisMetrics);
 
   if (provider === 'gatewayapi:v1' && !gateway.name) {
     throw new InputError(
@@ -136,6 +153,9 @@ export function buildChartValues(input: ChartValuesInput): ChartValues {
     throw new InputError('secrets_missing', `the release names secrets ${missing.join(', ')} but no value is stored for them`);
   }
 
+  const exposeKind = exposureKind(provider, settings, gateway.name !== '', host !== '');
+  const canaryHost = progressive && exposeKind === 'httproute' && host ? hostOf(`${release.app_name}-canary`, input.namespace, settings.appDomain) : '';
+  const loadTest = loadTestOf(input, analysis.interval_seconds, canaryHost);
   return {
     app: { name: release.app_name, id: release.app_id, type: appType },
     release: { id: release.release_id, version: release.version, label: labelValue(input.versionLabel) || `v${release.version}` },
@@ -147,6 +167,7 @@ export function buildChartValues(input: ChartValuesInput): ChartValues {
         ? { preset: spec.resource_spec, cpu: '', memory: '' }
         : { preset: 'custom', cpu: spec.resource_spec.cpu, memory: spec.resource_spec.memory },
     resourcePresets,
+    shutdownDelaySeconds: 5,
     healthPath: spec.health_path ?? '',
     profile: spec.profile ?? '',
     javaToolOptions: '-XX:MaxRAMPercentage=75.0',
@@ -163,12 +184,14 @@ export function buildChartValues(input: ChartValuesInput): ChartValues {
       ? { enabled: true, minReplicas: spec.autoscaling.min_replicas, maxReplicas: spec.autoscaling.max_replicas, cpuPercent: spec.autoscaling.cpu_percent ?? 80 }
       : { enabled: false, minReplicas: 1, maxReplicas: 3, cpuPercent: 80 },
     otelAgent: {
-      enabled: (appType === 'jar' || appType === 'war') && (settings.otelAgent === 'always' || (settings.otelAgent === 'analysed' && progressive)),
+      enabled:
+        (appType === 'jar' || appType === 'war') &&
+        (settings.otelAgent === 'always' || (settings.otelAgent === 'analysed' && progressive && settings.analysisMetrics === 'otel-agent')),
       image: settings.otelAgentImage,
       metricsPort: 9464,
     },
     expose: {
-      kind: exposureKind(provider, settings, gateway.name !== '', host !== ''),
+      kind: exposeKind,
       host,
       ingressClassName: settings.ingressClass,
       gateway,
@@ -190,9 +213,36 @@ export function buildChartValues(input: ChartValuesInput): ChartValues {
         metricWindowSeconds: analysis.metric_window_seconds,
       },
       prometheusUrl: input.prometheusUrl ?? '',
-      queries: { requestSuccessRate: analysisMetrics.requestSuccessRate.query, requestDuration: analysisMetrics.requestDuration.query },
+      queries: { requestSuccessRate: metrics.requestSuccessRate.query, requestDuration: metrics.requestDuration.query },
+      canaryRoute: { host: canaryHost },
+      loadTest,
       gate: { manualPromotion: analysis.manual_promotion, webhookBase: input.gateWebhookBase, webhookTimeout: '5s' },
     },
+  };
+}
+
+/**
+ * The load tester's command for a release under analysis: `hey` for one analysis interval at the release's rate,
+ * to the new version's own route (the Host header names it; the connection goes to APPSERVING_APP_GATEWAY_ADDRESS
+ * when set, else to the route's URL). Every value is a number or a DNS name, so the command needs no quoting. A
+ * release that asks for load where the platform cannot make it is refused; the platform's default is just dropped.
+ */
+function loadTestOf(input: ChartValuesInput, intervalSeconds: number, canaryHost: string): ChartValues['rollout']['loadTest'] {
+  const { spec, settings } = input;
+  const asked = spec.analysis?.load_rps;
+  const rps = asked ?? settings.analysisLoadRps;
+  if (spec.strategy === 'rolling' || input.skipAnalysis || rps === 0) return { url: '', cmd: '' };
+  if (!settings.loadTesterUrl || !canaryHost) {
+    if (asked === undefined) return { url: '', cmd: '' };
+    throw new InputError(
+      'load_test_unavailable',
+      `analysis.load_rps ${asked} asks for a load test, but ${!settings.loadTesterUrl ? 'the platform has no load tester (APPSERVING_LOAD_TESTER_URL)' : 'the app has no route of its own on a Gateway (APPSERVING_APP_GATEWAY and APPSERVING_APP_DOMAIN)'}: leave load_rps out or set it to 0`,
+    );
+  }
+  const target = settings.appGatewayAddress || settings.appUrl.replace('{host}', canaryHost).replace(/\/$/, '');
+  return {
+    url: `${settings.loadTesterUrl.replace(/\/$/, '')}/`,
+    cmd: `hey -z ${intervalSeconds}s -q ${rps} -c 1 -host ${canaryHost} ${target}/`,
   };
 }
 

@@ -14,6 +14,11 @@ const settings: ChartValuesInput['settings'] = {
   otelAgent: 'analysed',
   otelAgentImage: 'ghcr.io/open-telemetry/opentelemetry-operator/autoinstrumentation-java:2.11.0',
   volumeStorageClass: '',
+  appUrl: 'https://{host}/',
+  analysisMetrics: 'otel-agent',
+  loadTesterUrl: '',
+  analysisLoadRps: 0,
+  appGatewayAddress: '',
 };
 const input = (over: Partial<ChartValuesInput> = {}, specOver: Partial<ReleaseSpecV1> = {}): ChartValuesInput => ({
   release,
@@ -32,6 +37,17 @@ const input = (over: Partial<ChartValuesInput> = {}, specOver: Partial<ReleaseSp
   ...over,
 });
 const chartDefaults = parse(readFileSync(new URL('../../chart/values.yaml', import.meta.url), 'utf8'));
+
+/** The message of the InputError a release's values are refused with. */
+const refused = (i: ChartValuesInput) => {
+  try {
+    buildChartValues(i);
+  } catch (error) {
+    expect(error).toBeInstanceOf(InputError);
+    return (error as InputError).message;
+  }
+  throw new Error('not refused');
+};
 
 describe('chart values of a release', () => {
   it('carries the release, its image and its spec', () => {
@@ -87,6 +103,32 @@ describe('chart values of a release', () => {
     expect(buildChartValues(input({}, { strategy: 'blue-green', analysis: { manual_promotion: false } })).rollout.gate.manualPromotion).toBe(false);
   });
 
+  it("on the traffic gateway's metrics: no agent, the new version's own route, and the load tester at every step", () => {
+    const local = {
+      ...settings,
+      appDomain: 'localhost',
+      appUrl: 'http://{host}:26411/',
+      analysisMetrics: 'traefik' as const,
+      loadTesterUrl: 'http://127.0.0.1:26413',
+      analysisLoadRps: 10,
+      appGatewayAddress: 'http://127.0.0.1:26411',
+    };
+    const canary = buildChartValues(input({ settings: local }, { strategy: 'canary', analysis: { interval_seconds: 15 } }));
+    expect(canary.otelAgent.enabled).toBe(false);
+    expect(canary.rollout.queries.requestSuccessRate).toContain('traefik_service_requests_total{service=~"{{ namespace }}-{{ target }}-canary-http-[0-9]+@kubernetesgateway"');
+    expect(canary.rollout.canaryRoute).toEqual({ host: 'orders-canary-shop.localhost' });
+    expect(canary.rollout.loadTest).toEqual({ url: 'http://127.0.0.1:26413/', cmd: 'hey -z 15s -q 10 -c 1 -host orders-canary-shop.localhost http://127.0.0.1:26411/' });
+    // The app's own rate wins; 0 turns the load off; without a gateway address the route's URL is dialled.
+    expect(buildChartValues(input({ settings: local }, { strategy: 'blue-green', analysis: { load_rps: 3 } })).rollout.loadTest.cmd).toContain(' -q 3 ');
+    expect(buildChartValues(input({ settings: local }, { strategy: 'canary', analysis: { load_rps: 0 } })).rollout.loadTest).toEqual({ url: '', cmd: '' });
+    expect(buildChartValues(input({ settings: { ...local, appGatewayAddress: '' } }, { strategy: 'canary' })).rollout.loadTest.cmd).toMatch(/ http:\/\/orders-canary-shop\.localhost:26411\/$/);
+    // No load for rolling releases, skipped analyses, or a platform without a load tester (unless the app asks).
+    expect(buildChartValues(input({ settings: local })).rollout.loadTest.url).toBe('');
+    expect(buildChartValues(input({ settings: local, skipAnalysis: true }, { strategy: 'canary' })).rollout.loadTest.url).toBe('');
+    expect(buildChartValues(input({ settings: { ...local, loadTesterUrl: '' } }, { strategy: 'canary' })).rollout.loadTest.url).toBe('');
+    expect(refused(input({ settings: { ...local, loadTesterUrl: '' } }, { strategy: 'canary', analysis: { load_rps: 5 } }))).toMatch(/no load tester \(APPSERVING_LOAD_TESTER_URL\)/);
+  });
+
   it('rolling: exposed only with a domain; the agent only when asked for', () => {
     expect(buildChartValues(input()).expose.kind).toBe('none');
     expect(buildChartValues(input()).otelAgent.enabled).toBe(false);
@@ -105,15 +147,6 @@ describe('chart values of a release', () => {
   });
 
   it('refuses, naming the problem, what no retry can fix', () => {
-    const refused = (i: ChartValuesInput) => {
-      try {
-        buildChartValues(i);
-      } catch (error) {
-        expect(error).toBeInstanceOf(InputError);
-        return (error as InputError).message;
-      }
-      throw new Error('not refused');
-    };
     expect(refused(input({ prometheusUrl: null }, { strategy: 'canary' }))).toMatch(/cluster local has no Prometheus registered/);
     expect(() => buildChartValues(input({ prometheusUrl: null, skipAnalysis: true }, { strategy: 'canary' }))).not.toThrow();
     expect(refused(input({ settings: { ...settings, appGateway: '' } }, { strategy: 'canary' }))).toMatch(/APPSERVING_APP_GATEWAY/);

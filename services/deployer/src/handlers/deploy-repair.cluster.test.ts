@@ -68,7 +68,7 @@ async function leaveStuck(app: TestApp, ref: ReleaseRefV1, want: 'pending-instal
     placement: null,
     clusterName: 'local',
     gateWebhookBase: '',
-    settings: { trafficProvider: 'gatewayapi', appGateway: '', ingressClass: 'nginx', appDomain: '', otelAgent: 'never', otelAgentImage: 'x/y:1', volumeStorageClass: '' },
+    settings: { trafficProvider: 'gatewayapi', appGateway: '', ingressClass: 'nginx', appDomain: '', otelAgent: 'never', otelAgentImage: 'x/y:1', volumeStorageClass: '', appUrl: 'https://{host}/', analysisMetrics: 'otel-agent', loadTesterUrl: '', analysisLoadRps: 0, appGatewayAddress: '' },
   });
   const file = join(dir, `${app.name}-stuck.json`);
   await writeFile(file, JSON.stringify(values));

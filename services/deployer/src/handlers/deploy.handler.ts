@@ -143,12 +143,13 @@ async function deploy(deps: DeployDeps, data: DeployData, ctx: HandlerContext, l
 
 /**
  * Runs a step; when it fails for good (bad input, helm refusing the release, or the last delivery), publishes
- * `failed` with a reason a person can act on. Not-found (no such app or release) goes to the dead-letter
+ * `failed` (or what `onGiveUp` publishes) with a reason a person can act on. Not-found (no such app or release) goes to the dead-letter
  * stream at once: there is no release to fail.
  */
 export async function failOnGiveUp(
   deps: { publisher: Publisher; settings: { maxDeliveries: number } },
-  release: ReleaseRefV1, ctx: HandlerContext, log: Logger, work: () => Promise<void>): Promise<void> {
+  release: ReleaseRefV1, ctx: HandlerContext, log: Logger, work: () => Promise<void>,
+  onGiveUp: (reason: string) => Promise<void> = (reason) => publish(deps, release, 'failed', { reason })): Promise<void> {
   try {
     await work();
   } catch (error) {
@@ -157,7 +158,7 @@ export async function failOnGiveUp(
     if (!permanent && ctx.deliveryCount < deps.settings.maxDeliveries) throw error;
     const reason = reasonOf(error, permanent, ctx.deliveryCount);
     log.warn({ err: error, reason }, 'deploy step failed');
-    await publish(deps, release, 'failed', { reason });
+    await onGiveUp(reason);
     // A release the cluster refuses was handled (its outcome is `failed`); one that kept failing for other
     // reasons also goes to the dead-letter stream, with its deliveries, for an operator to look at.
     if (!permanent) throw error;
