@@ -1,5 +1,5 @@
 import { commonSettings, portSchema, setting } from '@appserving/shared';
-import { artifactSettings } from '@appserving/shared/artifacts';
+import { artifactSettings, platformRegistrySetting } from '@appserving/shared/artifacts';
 import Type from 'typebox';
 
 const labelMap = () => Type.Record(Type.String({ pattern: '^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$' }), Type.String({ maxLength: 4096 }));
@@ -28,13 +28,7 @@ export const builderSettings = {
     description:
       'A second address (host:port) the builder listens on, serving only the build artifact download, for build Pods that cannot reach APPSERVING_HTTP_HOST: e.g. the local cluster\'s node address (`scripts/start.sh` sets it). APPSERVING_BUILDER_PUBLIC_URL then names it. Empty: none.',
   }),
-  registry: setting({
-    env: 'APPSERVING_REGISTRY',
-    schema: Type.String({ pattern: '^[A-Za-z0-9.\\-\\[\\]:]+(/[a-z0-9._\\-/]+)?$' }),
-    default: '',
-    description:
-      'Registry (host[:port], optionally /path/prefix) that images are pushed to as <registry>/<namespace>/<app>:v<version>, e.g. harbor.example.com/appserving or 127.0.0.1:26408 for `pnpm cluster:up`. Empty: builds fail with a message asking for it.',
-  }),
+  registry: platformRegistrySetting,
   registryPlainHttp: setting({
     env: 'APPSERVING_REGISTRY_PLAIN_HTTP',
     schema: Type.Boolean(),

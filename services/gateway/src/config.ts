@@ -1,10 +1,11 @@
 import { commonSettings, PodPlacement, portSchema, setting } from '@appserving/shared';
-import { artifactSettings } from '@appserving/shared/artifacts';
+import { artifactSettings, platformRegistrySetting } from '@appserving/shared/artifacts';
 import Type from 'typebox';
 
 export const gatewaySettings = {
   ...commonSettings,
   ...artifactSettings,
+  registry: platformRegistrySetting,
   httpPort: setting({
     env: 'APPSERVING_GATEWAY_PORT',
     schema: portSchema(),
@@ -72,5 +73,36 @@ export const gatewaySettings = {
     default: '',
     description:
       'Prometheus of the `local` cluster, which canary and blue-green analysis queries (e.g. http://127.0.0.1:26407 of `pnpm cluster:up`). Empty: none, and only rolling releases can be analysed there.',
+  }),
+  clusterHostAllowlist: setting({
+    env: 'APPSERVING_CLUSTER_HOST_ALLOWLIST',
+    schema: Type.String(),
+    default: '',
+    description:
+      'Hosts (`host` or `host:port`, comma-separated) a registered cluster\'s API server, proxy-url or prometheus_url may name although they resolve to loopback, private or link-local addresses; a proxy-url must be listed to be used at all, and only a listed API server may be reached over plain http (docs/auth.md). The `local` cluster of APPSERVING_LOCAL_CLUSTER_KUBECONFIG needs no entry.',
+  }),
+  clusterProbeTimeoutMs: setting({
+    env: 'APPSERVING_CLUSTER_PROBE_TIMEOUT_MS',
+    schema: Type.Integer({ minimum: 500, maximum: 120_000 }),
+    default: 10_000,
+    description: 'Longest the test call to a cluster\'s API server (its version and the platform\'s permissions) may take, when it is registered or its health is checked.',
+  }),
+  clusterHealthIntervalMs: setting({
+    env: 'APPSERVING_CLUSTER_HEALTH_INTERVAL_MS',
+    schema: Type.Integer({ minimum: 0 }),
+    default: 60_000,
+    description: 'How often each gateway re-checks every registered cluster (the same test call), shown as `health` in GET /clusters. 0: only when asked (POST /clusters/{id}/check).',
+  }),
+  authFailureLimit: setting({
+    env: 'APPSERVING_AUTH_FAILURE_LIMIT',
+    schema: Type.Integer({ minimum: 1 }),
+    default: 20,
+    description: 'Failed authentications (an unknown or revoked token, a malformed Authorization header, an expired console session) one client address may make per APPSERVING_AUTH_FAILURE_WINDOW_MS; after that its requests get 429 with Retry-After until the window ends, except those with a token the gateway already knows to be valid.',
+  }),
+  authFailureWindowMs: setting({
+    env: 'APPSERVING_AUTH_FAILURE_WINDOW_MS',
+    schema: Type.Integer({ minimum: 1_000 }),
+    default: 60_000,
+    description: 'The window of APPSERVING_AUTH_FAILURE_LIMIT, in ms.',
   }),
 } as const;

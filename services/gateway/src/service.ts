@@ -3,7 +3,7 @@ import type { ConfigOf, Runtime, ServiceUnit } from '@appserving/shared';
 import { releaseSecretsAad, retryDuringStartup, secretBoxFromConfig } from '@appserving/shared';
 import Fastify from 'fastify';
 import { Histogram } from 'prom-client';
-import { createArtifactStore, parseArtifactHostAllowlist, type ArtifactStore } from '@appserving/shared/artifacts';
+import { checkImageReference, createArtifactStore, parseArtifactHostAllowlist, type ArtifactStore } from '@appserving/shared/artifacts';
 import { artifactUrlChecker } from './adapters/artifact-check.ts';
 import { createHousekeeping, type Housekeeping } from './adapters/housekeeping.ts';
 import { createOutboxRelay } from './adapters/outbox.ts';
@@ -83,6 +83,8 @@ export function createGateway(runtime: Runtime, config: GatewayConfig): ServiceU
           sealSecrets: (plaintext, releaseId) => box.encrypt(plaintext, releaseSecretsAad(releaseId)),
           openSecrets: (ciphertext, releaseId) => box.decrypt(ciphertext, releaseSecretsAad(releaseId)),
           checkArtifactUrl: artifactUrlChecker({ store: artifacts, policy: { allowlist } }),
+          checkImageUrl: (reference, cluster) =>
+            checkImageReference(reference, { platformRegistry: config.registry, clusterRegistries: cluster.image_registries, clusterName: cluster.name }),
         },
       });
       outbox.start();

@@ -1,6 +1,8 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
+import Type from 'typebox';
+import { Compile } from 'typebox/compile';
 import { InputError, RetryableError } from '../errors/index.ts';
 
 /**
@@ -176,6 +178,41 @@ function isAllowlisted(url: URL, port: number, allowlist: readonly AllowlistEntr
 }
 
 /**
+ * How a refusal about one host is worded and coded: `what` names the field (`artifact_url`, `image_url registry`),
+ * `code` prefixes the error codes (`<code>_unknown_host`, `<code>_dns`, `<code>_private_address`), `hint` says how to
+ * allow the host anyway, and `field` goes into the details.
+ */
+export interface HostRefusalWording {
+  readonly what: string;
+  readonly code: string;
+  readonly hint: string;
+  readonly field: string;
+}
+
+/**
+ * Resolves a host once (an IP literal is its own answer) and refuses it if any address it has is in a refused range
+ * (unless `allowlisted`). Returns the addresses, which are the only ones a connection may then use.
+ */
+export async function checkHostAddresses(hostname: string, options: { resolve?: HostResolver; allowlisted?: boolean; wording: HostRefusalWording }): Promise<string[]> {
+  const bare = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
+  const addresses = isIP(bare) ? [bare] : await resolveHost(bare, options.resolve ?? systemResolver, options.wording);
+  if (!options.allowlisted) {
+    for (const address of addresses) {
+      const blocked = classifyAddress(address);
+      if (blocked) throw refusal(hostname, bare, address, blocked, options.wording);
+    }
+  }
+  return addresses;
+}
+
+const artifactWording: HostRefusalWording = {
+  what: 'artifact_url',
+  code: 'artifact_url',
+  hint: `add it to ${ARTIFACT_HOST_ALLOWLIST_SETTING} to allow it`,
+  field: 'artifact_url',
+};
+
+/**
  * Checks an artifact URL and resolves its host once. The answer lists the addresses a connection may use:
  * connecting anywhere else (e.g. after resolving again) would reopen the DNS-rebinding gap.
  */
@@ -183,62 +220,64 @@ export async function checkArtifactUrl(input: string | URL, policy: ArtifactUrlP
   const url = parseUrl(input);
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new InputError('artifact_url_scheme', `artifact_url scheme ${url.protocol} is not allowed: use an http:// or https:// URL, or upload the file with POST /artifacts`, {
-      details: { scheme: url.protocol },
+      details: { field: 'artifact_url', scheme: url.protocol },
     });
   }
   if (url.username || url.password) {
     // The credentials are not repeated in the message: errors end up in logs and API responses.
     throw new InputError('artifact_url_credentials', `artifact_url for host ${url.host} must not contain credentials (user:password@): the URL is stored and shown in the release history`, {
-      details: { host: url.host },
+      details: { field: 'artifact_url', host: url.host },
     });
   }
   const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
   const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   const allowlisted = isAllowlisted(url, port, policy.allowlist ?? []);
-  const addresses = isIP(hostname) ? [hostname] : await resolveHost(hostname, policy.resolve ?? systemResolver);
-
-  if (!allowlisted) {
-    for (const address of addresses) {
-      const blocked = classifyAddress(address);
-      if (blocked) throw refusal(url, hostname, address, blocked);
-    }
-  }
+  const addresses = await checkHostAddresses(url.hostname, { allowlisted, wording: artifactWording, ...(policy.resolve ? { resolve: policy.resolve } : {}) });
   return { url, hostname, port, addresses, allowlisted };
 }
 
+/**
+ * A URL exactly as RFC 3986 writes one: what the release spec stores and every consumer checks (the `uri` format).
+ * The WHATWG parser alone would take and silently rewrite more (`\` becomes `/`, spaces are percent-encoded).
+ */
+const rfc3986 = Compile(Type.String({ format: 'uri' }));
+
 function parseUrl(input: string | URL): URL {
   if (input instanceof URL) return new URL(input.href);
+  const invalid = () =>
+    new InputError('artifact_url_invalid', 'artifact_url is not a valid absolute URL (RFC 3986: no spaces, backslashes or control characters)', { details: { field: 'artifact_url' } });
+  if (!rfc3986.Check(input)) throw invalid();
   try {
     // WHATWG parsing also turns decimal, octal and hex IPv4 spellings (2130706433, 0x7f.1) into dotted decimal.
     return new URL(input);
   } catch {
-    throw new InputError('artifact_url_invalid', 'artifact_url is not a valid absolute URL');
+    throw invalid();
   }
 }
 
-async function resolveHost(hostname: string, resolve: HostResolver): Promise<string[]> {
+async function resolveHost(hostname: string, resolve: HostResolver, wording: HostRefusalWording): Promise<string[]> {
   let answers: readonly string[];
   try {
     answers = await resolve(hostname);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOTFOUND' || code === 'ENODATA') {
-      throw new InputError('artifact_url_unknown_host', `artifact_url host ${hostname} does not resolve to any address`, { cause: error });
+      throw new InputError(`${wording.code}_unknown_host`, `${wording.what} host ${hostname} does not resolve to any address`, { cause: error, details: { field: wording.field, host: hostname } });
     }
-    throw new RetryableError('artifact_url_dns', `could not resolve artifact_url host ${hostname}: ${(error as Error).message}`, { cause: error });
+    throw new RetryableError(`${wording.code}_dns`, `could not resolve ${wording.what} host ${hostname}: ${(error as Error).message}`, { cause: error });
   }
-  if (answers.length === 0) throw new InputError('artifact_url_unknown_host', `artifact_url host ${hostname} does not resolve to any address`);
+  if (answers.length === 0) throw new InputError(`${wording.code}_unknown_host`, `${wording.what} host ${hostname} does not resolve to any address`, { details: { field: wording.field, host: hostname } });
   const invalid = answers.find((answer) => !isIP(answer));
   if (invalid !== undefined) {
-    throw new RetryableError('artifact_url_dns', `resolving artifact_url host ${hostname} gave "${invalid}", which is not an IP address`);
+    throw new RetryableError(`${wording.code}_dns`, `resolving ${wording.what} host ${hostname} gave "${invalid}", which is not an IP address`);
   }
   return [...answers];
 }
 
-function refusal(url: URL, hostname: string, address: string, blocked: AddressClassification): InputError {
+function refusal(shown: string, hostname: string, address: string, blocked: AddressClassification, wording: HostRefusalWording): InputError {
   const where = `${categoryWords[blocked.category]} (${blocked.range})`;
-  const subject = address === hostname ? `artifact_url host ${url.hostname} is in ${where}` : `artifact_url host ${url.hostname} resolves to ${address}, which is in ${where}`;
-  return new InputError('artifact_url_private_address', `${subject}; add it to ${ARTIFACT_HOST_ALLOWLIST_SETTING} to allow it`, {
-    details: { host: url.hostname, address, category: blocked.category, range: blocked.range },
+  const subject = address === hostname ? `${wording.what} host ${shown} is in ${where}` : `${wording.what} host ${shown} resolves to ${address}, which is in ${where}`;
+  return new InputError(`${wording.code}_private_address`, `${subject}; ${wording.hint}`, {
+    details: { field: wording.field, host: shown, address, category: blocked.category, range: blocked.range },
   });
 }

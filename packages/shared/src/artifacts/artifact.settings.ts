@@ -22,3 +22,15 @@ export const artifactSettings = {
     description: 'Largest artifact accepted by POST /artifacts and fetched by a build, in bytes.',
   }),
 } as const;
+
+/**
+ * The platform's own registry, read by the builder (it pushes there) and the gateway (an image_url on it is always
+ * allowed, whatever its address: docs/artifacts.md, "Images").
+ */
+export const platformRegistrySetting = setting({
+  env: 'APPSERVING_REGISTRY',
+  schema: Type.String({ pattern: '^[A-Za-z0-9.\\-\\[\\]:]+(/[a-z0-9._\\-/]+)?$' }),
+  default: '',
+  description:
+    'Registry (host[:port], optionally /path/prefix) that images are pushed to as <registry>/<namespace>/<app>:v<version>, e.g. harbor.example.com/appserving or 127.0.0.1:26408 for `pnpm cluster:up`. Empty: builds fail with a message asking for it. An image_url on this registry is always allowed.',
+});

@@ -66,6 +66,8 @@ export interface ClustersTable {
   prometheus_url: ColumnType<string | null, string | null | undefined, string | null>;
   /** Where the pods of apps and builds on this cluster run (PodPlacement); null: anywhere. */
   placement: ColumnType<PodPlacement | null, string | null | undefined, string | null>;
+  /** Registries (`host[:port]`) its apps may pull from besides the platform's own; null: any public registry. */
+  image_registries: ColumnType<string[] | null, string | null | undefined, string | null>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
   deleted_at: NullableTimestamp;

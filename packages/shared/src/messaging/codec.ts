@@ -23,8 +23,9 @@ export function schemaProblems(schema: TSchema, value: unknown, limit = 10): Sch
   const validator = validatorOf(schema);
   if (validator.Check(value)) return [];
   const errors = validator.Errors(value);
-  // `anyOf` and `additionalProperties: false` ("schema is false") errors repeat what a more specific one says.
-  const specific = errors.filter((e) => e.keyword !== 'anyOf' && e.keyword !== 'boolean');
+  // `anyOf`, `additionalProperties: false` ("schema is false") and `propertyNames` (the list of bad keys) errors
+  // repeat what a more specific one says.
+  const specific = errors.filter((e) => e.keyword !== 'anyOf' && e.keyword !== 'boolean' && e.keyword !== 'propertyNames');
   return (specific.length > 0 ? specific : errors)
     .flatMap((e) => {
       const unknown = (e.params as { additionalProperties?: unknown }).additionalProperties;
@@ -64,7 +65,7 @@ function describeError(root: TSchema, e: { message: string; keyword: string; par
 
 /** Encodes a CloudEvent after checking its data against its type's schema (a producer bug fails here). */
 export function encodeCloudEvent(messageType: MessageType, event: CloudEvent): Uint8Array {
-  const problems = schemaProblems(messageType.data, event.data);
+  const problems = dataProblems(messageType, event.data);
   if (problems.length > 0) {
     throw new InputError('invalid_data', `data of ${messageType.type} does not match its schema`, { details: { problems } });
   }
@@ -98,9 +99,23 @@ export function decodeCloudEvent(
       details: { accepted: accepted.map((t) => t.type) },
     });
   }
-  const dataProblems = schemaProblems(messageType.data, event.data);
-  if (dataProblems.length > 0) {
-    throw new InputError('invalid_data', `data of ${event.type} does not match its schema`, { details: { problems: dataProblems } });
+  const problems = dataProblems(messageType, event.data);
+  if (problems.length > 0) {
+    throw new InputError('invalid_data', `data of ${event.type} does not match its schema: ${summary(problems)}`, { details: { problems } });
   }
   return { event, messageType };
+}
+
+/** The schema's problems with `data`, then (when it matches) those of the type's own rules (`problems`). */
+export function dataProblems(messageType: MessageType, data: unknown): SchemaProblem[] {
+  const problems = schemaProblems(messageType.data, data);
+  if (problems.length > 0 || !messageType.problems) return problems;
+  return messageType.problems(data).slice(0, 10);
+}
+
+function summary(problems: readonly SchemaProblem[]): string {
+  return problems
+    .slice(0, 3)
+    .map((p) => `${p.path} ${p.message}`)
+    .join('; ');
 }

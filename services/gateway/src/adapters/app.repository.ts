@@ -11,9 +11,14 @@ export interface ClusterRef {
   name: string;
 }
 
+/** A target cluster and what its apps may pull images from (null: any registry on a public address). */
+export interface TargetCluster extends ClusterRef {
+  image_registries: string[] | null;
+}
+
 /** The target cluster of a create: by id or name, or the default cluster when none is named. */
-export async function resolveCluster(db: Db, target: string | undefined): Promise<ClusterRef> {
-  let query = db.selectFrom('clusters').select(['id', 'name']).where('deleted_at', 'is', null);
+export async function resolveCluster(db: Db, target: string | undefined): Promise<TargetCluster> {
+  let query = db.selectFrom('clusters').select(['id', 'name', 'image_registries']).where('deleted_at', 'is', null);
   if (target === undefined) {
     query = query.where('is_default', '=', true);
   } else if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(target)) {
@@ -115,6 +120,17 @@ export async function lockApp(trx: Transaction<Database>, appId: string) {
     .executeTakeFirst();
   if (!app || app.deleted_at) throw appNotFound(appId);
   return app;
+}
+
+/** The cluster of a live app, with its image registries (read without a lock: an app never changes cluster). */
+export async function clusterOfApp(db: Db, appId: string): Promise<(TargetCluster & { project_id: string | null }) | undefined> {
+  return db
+    .selectFrom('apps')
+    .innerJoin('clusters', 'clusters.id', 'apps.cluster_id')
+    .select(['clusters.id', 'clusters.name', 'clusters.image_registries', 'apps.project_id'])
+    .where('apps.id', '=', appId)
+    .where('apps.deleted_at', 'is', null)
+    .executeTakeFirst();
 }
 
 export function appNotFound(appId: string): NotFoundError {

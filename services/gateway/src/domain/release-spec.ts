@@ -1,4 +1,4 @@
-import { InputError, type AppType, type ReleaseSpecV1, type TaskType } from '@appserving/shared';
+import { InputError, payloadBytes, payloadMessage, releaseSpecProblems, specLimits, type AppType, type FieldProblem, type ReleaseSpecV1, type TaskType } from '@appserving/shared';
 import type { UpdateAppBody } from '../schemas/app.schemas.ts';
 
 /** What a create or update asks for, resolved against the previous release: the next release's desired state. */
@@ -58,20 +58,24 @@ export function resolveRelease(body: UpdateAppBody, previous: ReleaseSpecV1 | un
     problems.push({ path: '/image_url', message: 'is required for task_type deploy of a new app (the image to deploy)' });
   }
   if (spec.port > 65535) problems.push({ path: '/port', message: 'must be a port number from 1 to 65535' });
-  if (spec.artifact_url && !isArtifactUrlShape(spec.artifact_url)) {
-    problems.push({ path: '/artifact_url', message: 'must be an http(s) URL or an artifact_url returned by POST /artifacts' });
-  }
-  if (spec.autoscaling && spec.autoscaling.min_replicas > spec.autoscaling.max_replicas) {
-    problems.push({ path: '/autoscaling/min_replicas', message: `must not be above max_replicas (${spec.autoscaling.max_replicas})` });
-  }
-  if (spec.analysis?.step_weight !== undefined && spec.analysis.max_weight !== undefined && spec.analysis.step_weight > spec.analysis.max_weight) {
-    problems.push({ path: '/analysis/step_weight', message: `must not be above max_weight (${spec.analysis.max_weight})` });
-  }
+  problems.push(...releaseSpecProblems(spec));
+  const tooMuch = problems.some((p) => p.path === '/config' || p.path === '/env') ? undefined : secretsPayloadProblem(spec, body.secrets);
+  if (tooMuch) problems.push(tooMuch);
   if (problems.length > 0) {
     throw new InputError('invalid_request', problems.map((p) => `${p.path.slice(1)} ${p.message}`).join('; '), { details: { problems } });
   }
   const versionLabel = body.version === undefined ? undefined : String(body.version);
   return { taskType, spec, secrets: body.secrets, versionLabel };
+}
+
+/**
+ * Secret values never travel in the spec, but they count toward what one release may carry (env, config and
+ * secrets together, `specLimits.maxPayloadBytes`).
+ */
+export function secretsPayloadProblem(spec: ReleaseSpecV1, secrets: Record<string, string> | undefined): FieldProblem | undefined {
+  if (!secrets) return undefined;
+  const total = payloadBytes(spec.env) + payloadBytes(spec.config) + payloadBytes(secrets);
+  return total > specLimits.maxPayloadBytes ? { path: '/secrets', message: payloadMessage(total) } : undefined;
 }
 
 function pick<K extends string, V>(key: K, value: V | undefined, previous: V | undefined): Partial<Record<K, V>> {
@@ -87,10 +91,6 @@ export function inferAppType(url: string | undefined): AppType | undefined {
   // A zip is a Python project (requirements.txt and its code): jar and war apps come as .jar and .war.
   if (path.endsWith('.zip')) return 'python';
   return undefined;
-}
-
-function isArtifactUrlShape(url: string): boolean {
-  return /^https?:\/\//i.test(url) || url.startsWith('appserving-artifact://');
 }
 
 /** The in-cluster address of an app's Service. */

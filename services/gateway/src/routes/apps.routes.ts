@@ -9,6 +9,9 @@ import {
   NotFoundError,
   PromoteCommandV1,
   RetryableError,
+  appNamespace,
+  leftBehindOf,
+  releaseSpecProblems,
   type Database,
   type ReleasesTable,
   type AppType,
@@ -17,15 +20,16 @@ import {
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import Type from 'typebox';
-import { insertOperation, newAppResult, insertRelease, latestRelease, lockApp, nextVersion, releaseByVersion, resolveCluster, type ClusterRef } from '../adapters/app.repository.ts';
+import { clusterOfApp, insertOperation, newAppResult, insertRelease, latestRelease, lockApp, nextVersion, releaseByVersion, resolveCluster, type TargetCluster } from '../adapters/app.repository.ts';
 import { claimOf, idempotent, idempotentChange } from '../adapters/idempotency.ts';
 import { newAppBatcher } from '../adapters/new-app-batcher.ts';
 import { enqueue, outboxEntry, type OutboxEntry, type OutboxRelay } from '../adapters/outbox.ts';
 import { isVisible, listAppViews, loadAppView, releaseView } from '../domain/app-views.ts';
 import { buildCommandData, deployCommandData, firstCommandOf, releaseRef } from '../domain/commands.ts';
-import { inferAppType, resolveRelease } from '../domain/release-spec.ts';
+import { inferAppType, resolveRelease, secretsPayloadProblem } from '../domain/release-spec.ts';
 import type { ArtifactFacts } from '../adapters/artifact-check.ts';
-import { AppIdParams, AppView, CreateAppBody, ErrorBody, ListAppsQuery, ReleaseParams, ReleaseView, RollbackBody, UpdateAppBody } from '../schemas/app.schemas.ts';
+import type { CheckedImage } from '@appserving/shared/artifacts';
+import { AppIdParams, AppView, CreateAppBody, DeleteAppQuery, ErrorBody, ListAppsQuery, ReleaseParams, ReleaseView, RollbackBody, UpdateAppBody } from '../schemas/app.schemas.ts';
 
 /** Who is calling: the auth layer decides; routes only ask. */
 export interface Principal {
@@ -52,12 +56,32 @@ export interface AppsRoutesDeps {
    * upload). Called before anything is stored; the fetch itself happens in the build under the same rules.
    */
   checkArtifactUrl(url: string): Promise<ArtifactFacts>;
+  /**
+   * Refuses an image_url whose registry the target cluster may not pull from (not the platform's own registry,
+   * not on the cluster's list, or on a private or metadata address). Called before anything is stored.
+   */
+  checkImageUrl(reference: string, cluster: TargetCluster): Promise<CheckedImage>;
 }
 
 const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 /** How long a create trusts an earlier lookup of its target cluster. */
 const CLUSTER_CACHE_MS = 5_000;
-const Accepted = Type.Object({ app: AppView, release: ReleaseView, operation: Type.Object({ id: Type.String(), kind: Type.String(), status: Type.String(), command_id: Type.String() }) });
+const Accepted = Type.Object({
+  app: AppView,
+  release: ReleaseView,
+  operation: Type.Object({ id: Type.String(), kind: Type.String(), status: Type.String(), command_id: Type.String() }),
+  warnings: Type.Optional(Type.Array(Type.String(), { description: 'What the platform accepted but advises against (e.g. an image_url without a digest).' })),
+});
+const Deleting = Type.Object({
+  operation: Type.Unknown(),
+  forced: Type.Optional(Type.Boolean()),
+  left_behind: Type.Optional(
+    Type.Object(
+      { summary: Type.String(), cleanup: Type.Array(Type.String()) },
+      { description: 'A forced delete: what may still be on the cluster, and the commands that remove it if the cluster answers again.' },
+    ),
+  ),
+});
 
 export async function appsRoutes(app: FastifyInstance, deps: AppsRoutesDeps): Promise<void> {
   const { db } = deps;
@@ -119,10 +143,10 @@ export async function appsRoutes(app: FastifyInstance, deps: AppsRoutesDeps): Pr
   // The target of a new app by what the request names (or the default), cached briefly: clusters change rarely,
   // and the create statement re-checks that the cluster is live, so a stale entry cannot create an app on a
   // removed cluster (it is dropped and looked up again).
-  const clusters = new Map<string, { cluster: ClusterRef; until: number }>();
+  const clusters = new Map<string, { cluster: TargetCluster; until: number }>();
   // Creates arriving together are written together: one statement and one commit for many.
   const newApps = newAppBatcher(db, deps.onCreateBatch ? { onBatch: deps.onCreateBatch } : {});
-  async function targetCluster(named: string | undefined, fresh: boolean): Promise<ClusterRef> {
+  async function targetCluster(named: string | undefined, fresh: boolean): Promise<TargetCluster> {
     const key = named ?? '';
     const hit = clusters.get(key);
     if (!fresh && hit && hit.until > Date.now()) return hit.cluster;
@@ -136,11 +160,12 @@ export async function appsRoutes(app: FastifyInstance, deps: AppsRoutesDeps): Pr
     const principal = deps.principalOf(request);
     const claim = claimOf({ principal: principal.id, key: idempotencyKeyOf(request), method: request.method, path: request.url, body });
     const resolved = resolveRelease(await withArtifactFacts(body), undefined);
+    const warnings = body.image_url === undefined ? [] : await checkedImageWarnings(body.image_url, await targetCluster(body.target_cluster_id, false));
     const outcome = await idempotentChange(db, claim, async () => {
       for (const fresh of [false, true]) {
         const cluster = await targetCluster(body.target_cluster_id, fresh);
         const projectId = await deps.projectFor(principal, cluster.id, body.project, db);
-        const rows = newAppRows(body, resolved, cluster, projectId);
+        const rows = newAppRows(body, resolved, { id: cluster.id, name: cluster.name }, projectId, warnings);
         const { written, targetLive } = newAppResult(rows, await newApps.create({ ...rows, ...(claim ? { record: { claim, ...rows.answer } } : {}) }));
         if (written) return { ...rows.answer, afterCommit: [rows.command], recorded: true };
         // Not written with a live target: the key was answered meanwhile; idempotentChange replays it.
@@ -166,8 +191,19 @@ export async function appsRoutes(app: FastifyInstance, deps: AppsRoutesDeps): Pr
     return appType === undefined ? body : { ...body, app_type: appType };
   }
 
+  /**
+   * Checks an image_url against the cluster's registry policy; the answer's warnings when it is accepted (a tag
+   * without a digest can move under a release: a rollback would then deploy something else).
+   */
+  async function checkedImageWarnings(reference: string, cluster: TargetCluster): Promise<string[]> {
+    const { image } = await deps.checkImageUrl(reference, cluster);
+    return image.digest
+      ? []
+      : [`image_url ${reference} names a tag, not a digest: the image it points to may change, and a rollback to this release would deploy whatever the tag names then; pin it with @sha256:…`];
+  }
+
   /** Every row of a new app, and the answer to its create: all known before anything is written. */
-  function newAppRows(body: CreateAppBody, resolved: ReturnType<typeof resolveRelease>, cluster: ClusterRef, projectId: string | null) {
+  function newAppRows(body: CreateAppBody, resolved: ReturnType<typeof resolveRelease>, cluster: { id: string; name: string }, projectId: string | null, warnings: readonly string[]) {
     const createdAt = new Date();
     const appType = resolved.spec.app_type ?? 'jar';
     const appRow = { id: randomUUID(), name: body.name, clusterId: cluster.id, projectId, appType, strategy: resolved.spec.strategy };
@@ -221,7 +257,8 @@ export async function appsRoutes(app: FastifyInstance, deps: AppsRoutesDeps): Pr
       endpoints: { public: null, cluster: null },
       created_at: createdAt.toISOString(),
     };
-    return { app: appRow, release, operation, command, createdAt, answer: { status: 202, body: { app: view, release: view.current_release, operation: operationView } } };
+    const body202 = { app: view, release: view.current_release, operation: operationView, ...(warnings.length > 0 ? { warnings } : {}) };
+    return { app: appRow, release, operation, command, createdAt, answer: { status: 202, body: body202 } };
   }
 
   app.get(
@@ -249,10 +286,13 @@ export async function appsRoutes(app: FastifyInstance, deps: AppsRoutesDeps): Pr
   app.patch(
     '/apps/:id',
     { schema: { params: AppIdParams, body: UpdateAppBody, response: { 202: Accepted, ...errors }, summary: 'Update an app: a new release; fields left out keep their values', tags: ['apps'] } },
-    (request, reply) =>
-      change(request, reply, async (trx, principal) => {
-        const { id } = request.params as AppIdParams;
-        const body = request.body as UpdateAppBody;
+    async (request, reply) => {
+      const { id } = request.params as AppIdParams;
+      const body = request.body as UpdateAppBody;
+      // The image's registry is checked (DNS included) before the app's row is locked; only for an app the caller sees.
+      const cluster = body.image_url === undefined ? undefined : await clusterOfApp(db, id);
+      const warnings = cluster && isVisible(cluster.project_id, deps.principalOf(request).projects) && body.image_url ? await checkedImageWarnings(body.image_url, cluster) : [];
+      return change(request, reply, async (trx, principal) => {
         const current = await lockVisibleApp(trx, id, principal);
         const previous = await latestRelease(trx, id);
         const resolved = resolveRelease(await withArtifactFacts(body), previous?.spec as ReleaseSpecV1 | undefined);
@@ -265,11 +305,15 @@ export async function appsRoutes(app: FastifyInstance, deps: AppsRoutesDeps): Pr
           body.secrets === undefined && previous?.secrets_encrypted
             ? (JSON.parse(deps.openSecrets(previous.secrets_encrypted, previous.id).toString('utf8')) as Record<string, string>)
             : resolved.secrets;
+        const tooMuch = body.secrets === undefined ? secretsPayloadProblem(resolved.spec, secrets) : undefined;
+        if (tooMuch) throw new InputError('invalid_request', `${tooMuch.path.slice(1)} ${tooMuch.message}`, { details: { problems: [tooMuch] } });
         const target = { id, name: current.name, clusterId: current.cluster_id };
         const { release, operation, entry } = await startRelease(trx, target, { ...resolved, secrets }, 'update', image);
         await trx.updateTable('apps').set({ strategy: resolved.spec.strategy, ...(resolved.spec.app_type ? { app_type: resolved.spec.app_type } : {}) }).where('id', '=', id).execute();
-        return { status: 202, body: { app: await loadAppView(trx, id), release: releaseView(release), operation }, afterCommit: [entry] };
-      }),
+        const answer = { app: await loadAppView(trx, id), release: releaseView(release), operation, ...(warnings.length > 0 ? { warnings } : {}) };
+        return { status: 202, body: answer, afterCommit: [entry] };
+      });
+    },
   );
 
   app.post(
@@ -288,6 +332,13 @@ export async function appsRoutes(app: FastifyInstance, deps: AppsRoutesDeps): Pr
         const image = previousImage(target);
         if (!image) throw new ConflictError('release_has_no_image', `release ${target.version_label} never produced an image; nothing to roll back to`);
         const spec = target.spec as ReleaseSpecV1;
+        // A release recorded before today's rules may carry a shape they refuse: say so, rather than fail later.
+        const outdated = releaseSpecProblems(spec);
+        if (outdated.length > 0) {
+          throw new ConflictError('release_spec_outdated', `release ${target.version_label} has a spec the platform no longer accepts (${outdated.map((p) => `${p.path.slice(1)} ${p.message}`).join('; ')}): deploy a new release instead`, {
+            details: { problems: outdated },
+          });
+        }
         // The exact config of that release, secrets included (re-sealed for the new release).
         const secrets = target.secrets_encrypted ? (JSON.parse(deps.openSecrets(target.secrets_encrypted, target.id).toString('utf8')) as Record<string, string>) : undefined;
         const resolved = { taskType: 'deploy' as const, spec, secrets, versionLabel: undefined };
@@ -325,22 +376,38 @@ export async function appsRoutes(app: FastifyInstance, deps: AppsRoutesDeps): Pr
     );
   }
 
-  app.delete('/apps/:id', { schema: { params: AppIdParams, response: { 202: Type.Object({ operation: Type.Unknown() }), ...errors }, summary: 'Delete an app (history kept)', tags: ['apps'] } }, (request, reply) =>
-    change(request, reply, async (trx, principal) => {
-      const { id } = request.params as AppIdParams;
-      const current = await lockVisibleApp(trx, id, principal);
-      const latest = await latestRelease(trx, id);
-      const commandId = randomUUID();
-      // A delete does not wait behind a running build or rollout: it cancels it. End the active operation first.
-      await trx.updateTable('operations').set({ status: 'failed', finished_at: new Date() }).where('app_id', '=', id).where('status', 'in', ['pending', 'running']).execute();
-      const operation = await insertOperation(trx, { appId: id, releaseId: latest?.id ?? null, kind: 'delete', commandId });
-      await trx.updateTable('apps').set({ status: 'deleting' }).where('id', '=', id).execute();
-      const ref = latest
-        ? releaseRef({ id, name: current.name, clusterId: current.cluster_id }, latest)
-        : releaseRef({ id, name: current.name, clusterId: current.cluster_id }, { id: randomUUID(), version: 1 });
-      const entry = await enqueue(trx, DeleteCommandV1, { id: commandId, appId: id, source: deps.source, data: { release: ref } });
-      return { status: 202, body: { operation }, afterCommit: [entry] };
-    }),
+  app.delete(
+    '/apps/:id',
+    {
+      schema: {
+        params: AppIdParams,
+        querystring: DeleteAppQuery,
+        response: { 202: Deleting, ...errors },
+        summary: 'Delete an app (history kept); with force=true, forget it on the platform at once even if its cluster is gone or unreachable',
+        tags: ['apps'],
+      },
+    },
+    (request, reply) =>
+      change(request, reply, async (trx, principal) => {
+        const { id } = request.params as AppIdParams;
+        const force = (request.query as DeleteAppQuery).force === 'true';
+        const current = await lockVisibleApp(trx, id, principal);
+        const latest = await latestRelease(trx, id);
+        const commandId = randomUUID();
+        // A delete does not wait behind a running build or rollout (or a delete that cannot reach the cluster): it
+        // cancels it. End the active operation first.
+        await trx.updateTable('operations').set({ status: 'failed', finished_at: new Date() }).where('app_id', '=', id).where('status', 'in', ['pending', 'running']).execute();
+        const operation = await insertOperation(trx, { appId: id, releaseId: latest?.id ?? null, kind: 'delete', commandId });
+        await trx.updateTable('apps').set({ status: 'deleting' }).where('id', '=', id).execute();
+        const ref = latest
+          ? releaseRef({ id, name: current.name, clusterId: current.cluster_id }, latest)
+          : releaseRef({ id, name: current.name, clusterId: current.cluster_id }, { id: randomUUID(), version: 1 });
+        const entry = await enqueue(trx, DeleteCommandV1, { id: commandId, appId: id, source: deps.source, data: { release: ref, ...(force ? { force: true } : {}) } });
+        if (!force) return { status: 202, body: { operation }, afterCommit: [entry] };
+        const namespace = appNamespace(current.project_id ? (await trx.selectFrom('projects').select('namespace').where('id', '=', current.project_id).executeTakeFirst())?.namespace : null);
+        const leftBehind = leftBehindOf({ id, name: current.name, namespace, clusterName: current.cluster_name });
+        return { status: 202, body: { operation, forced: true, left_behind: leftBehind }, afterCommit: [entry] };
+      }),
   );
 
   app.get('/apps/:id/releases', { schema: { params: AppIdParams, response: { 200: Type.Object({ items: Type.Array(ReleaseView) }), ...errors }, summary: 'Release history', tags: ['apps'] } }, async (request) => {

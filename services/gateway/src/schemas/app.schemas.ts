@@ -1,4 +1,4 @@
-import { AnalysisSpecV1, AppType, AutoscalingSpecV1, ResourceSpecV1, Strategy, TaskType } from '@appserving/shared';
+import { AnalysisSpecV1, AppType, artifactUrlSchema, AutoscalingSpecV1, fieldRules, namedMap, ResourceSpecV1, ruleSchema, specLimits, Strategy, TaskType, VolumeSpecV1 } from '@appserving/shared';
 import Type from 'typebox';
 
 /**
@@ -15,48 +15,44 @@ const Port = Type.Union([Type.Integer({ minimum: 1, maximum: 65535 }), Type.Stri
   examples: [8080, '8080'],
 });
 
-const VersionLabel = Type.Union([Type.Integer({ minimum: 1, maximum: 2_147_483_647 }), Type.String({ pattern: '^[A-Za-z0-9][-._+A-Za-z0-9]{0,62}$' })], {
-  errorMessage: 'must be a version label of letters, digits, ".", "-", "_" or "+" (at most 63 characters), e.g. "v1" or "1.4.2"',
+const VersionLabel = Type.Union([Type.Integer({ minimum: 1, maximum: 2_147_483_647 }), Type.String({ pattern: fieldRules.versionLabel.pattern })], {
+  errorMessage: fieldRules.versionLabel.errorMessage,
   examples: ['v1'],
 });
 
-const EnvName = '^[A-Za-z_][A-Za-z0-9_]*$';
-const FileName = '^[-._a-zA-Z0-9]{1,253}$';
-
+/**
+ * The fields of a release. Every name and value follows the shared rules of `@appserving/shared`
+ * (contracts/field-rules.ts), the ones the commands of any producer are checked with.
+ */
 const specFields = {
   version: Type.Optional(VersionLabel),
   task_type: Type.Optional(TaskType),
   app_type: Type.Optional(AppType),
-  artifact_url: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'http(s) URL of a jar, war or zip, or an artifact_url returned by POST /artifacts.' })),
+  artifact_url: Type.Optional(artifactUrlSchema({ description: 'http(s) URL of a jar, war or zip, or an artifact_url returned by POST /artifacts.' })),
   artifact_sha256: Type.Optional(Type.String({ pattern: '^[a-f0-9]{64}$', errorMessage: 'must be 64 lowercase hex characters' })),
-  image_url: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'An existing image to deploy (task_type deploy).' })),
+  image_url: Type.Optional(
+    ruleSchema('imageReference', {
+      minLength: 1,
+      description: 'An existing image to deploy (task_type deploy): [registry[:port]/]repository[:tag][@sha256:…]. Its registry must be the platform\'s own, one the cluster allows, or one on a public address; a digest pins it.',
+      examples: ['registry.example.com/team/orders:1.4.2@sha256:' + '0'.repeat(64)],
+    }),
+  ),
   port: Type.Optional(Port),
   resource_spec: Type.Optional(ResourceSpecV1),
-  profile: Type.Optional(Type.String({ maxLength: 253, description: 'Spring profile (SPRING_PROFILES_ACTIVE).' })),
+  profile: Type.Optional(ruleSchema('profile', { description: 'Spring profile (SPRING_PROFILES_ACTIVE).' })),
   strategy: Type.Optional(Strategy),
-  env: Type.Optional(Type.Record(Type.String({ pattern: EnvName }), Type.String({ maxLength: 32768 }))),
-  config: Type.Optional(Type.Record(Type.String({ pattern: FileName }), Type.String({ maxLength: 1_048_576 }), { description: 'Files mounted from a ConfigMap.' })),
+  env: Type.Optional(namedMap('envName', Type.String({ maxLength: specLimits.maxEnvValueLength }), { maxProperties: specLimits.maxEntries, description: 'Environment variables of the app.' })),
+  config: Type.Optional(namedMap('fileName', Type.String({ maxLength: specLimits.maxPayloadBytes }), { maxProperties: specLimits.maxEntries, description: 'Files mounted from a ConfigMap.' })),
   secrets: Type.Optional(
-    Type.Record(Type.String({ pattern: FileName }), Type.String({ maxLength: 1_048_576 }), {
+    namedMap('fileName', Type.String({ maxLength: specLimits.maxPayloadBytes }), {
+      maxProperties: specLimits.maxEntries,
       description: 'Files mounted from a Secret. Write-only: never returned, never logged.',
       writeOnly: true,
     }),
   ),
-  volumes: Type.Optional(
-    Type.Array(
-      Type.Object(
-        {
-          name: Type.String({ pattern: '^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$', errorMessage: 'must be a DNS label' }),
-          mount_path: Type.String({ pattern: '^/', errorMessage: 'must be an absolute path' }),
-          size: Type.String({ pattern: '^[1-9][0-9]*(Mi|Gi|Ti)$', errorMessage: 'must be a size like 1Gi or 500Mi' }),
-        },
-        { additionalProperties: false },
-      ),
-      { maxItems: 16 },
-    ),
-  ),
+  volumes: Type.Optional(Type.Array(VolumeSpecV1, { maxItems: specLimits.maxVolumes })),
   replicas: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
-  health_path: Type.Optional(Type.String({ pattern: '^/', maxLength: 1024, errorMessage: 'must be a path starting with /' })),
+  health_path: Type.Optional(ruleSchema('healthPath')),
   build_method: Type.Optional(
     Type.Enum(['direct', 'kaniko'], {
       description: 'How the image is built: direct (jar and war: the artifact pushed as a layer on the base image, no Pod) or kaniko (a Kaniko Pod runs a generated Dockerfile). Default: the builder\'s setting for jar and war; Python always uses kaniko.',
@@ -69,7 +65,13 @@ const specFields = {
 export const CreateAppBody = Type.Object(
   {
     name: AppNameParam,
-    target_cluster_id: Type.Optional(Type.String({ minLength: 1, maxLength: 253, description: 'Cluster id or name; the default cluster when left out.' })),
+    target_cluster_id: Type.Optional(
+      Type.String({
+        pattern: '^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[a-z]([-a-z0-9]{0,61}[a-z0-9])?)$',
+        errorMessage: 'must be a cluster id (uuid) or name (a DNS label)',
+        description: 'Cluster id or name; the default cluster when left out.',
+      }),
+    ),
     project: Type.Optional(Type.String({ pattern: '^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$', errorMessage: 'must be a DNS label' })),
     ...specFields,
   },
@@ -92,7 +94,7 @@ export type RollbackBody = Type.Static<typeof RollbackBody>;
 export const AppIdParams = Type.Object({ id: Type.String({ format: 'uuid', errorMessage: 'must be an app id (uuid)' }) });
 export type AppIdParams = Type.Static<typeof AppIdParams>;
 
-export const ReleaseParams = Type.Object({ id: AppIdParams.properties.id, version: Type.String({ minLength: 1, maxLength: 63 }) });
+export const ReleaseParams = Type.Object({ id: AppIdParams.properties.id, version: Type.String({ pattern: fieldRules.versionLabel.pattern, errorMessage: 'must be a release version number or label' }) });
 export type ReleaseParams = Type.Static<typeof ReleaseParams>;
 
 export const ReleaseView = Type.Object({
@@ -113,6 +115,20 @@ export const ReleaseView = Type.Object({
 export type ReleaseView = Type.Static<typeof ReleaseView>;
 
 export const OperationView = Type.Object({ id: Type.String(), kind: Type.String(), status: Type.String(), command_id: Type.String() });
+
+export const DeleteAppQuery = Type.Object(
+  {
+    force: Type.Optional(
+      Type.Enum(['true', 'false'], {
+        errorMessage: 'must be true or false',
+        description:
+          'true: forget the app on the platform at once, whether or not its cluster answers (one bounded attempt cleans it up); the answer says what may be left on the cluster and how to remove it.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type DeleteAppQuery = Type.Static<typeof DeleteAppQuery>;
 
 export const ListAppsQuery = Type.Object(
   {

@@ -7,7 +7,7 @@ import Fastify from 'fastify';
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { Pool } from 'undici';
-import { createArtifactStore } from '@appserving/shared/artifacts';
+import { checkImageReference, createArtifactStore, type HostResolver } from '@appserving/shared/artifacts';
 import { artifactUrlChecker } from '../adapters/artifact-check.ts';
 import { createOutboxRelay, type OutboxRelay } from '../adapters/outbox.ts';
 import { projectForNewApp } from '../adapters/project.repository.ts';
@@ -46,7 +46,18 @@ export interface TestGatewayOptions {
   artifactMaxBytes?: number;
   /** Token cache ttl (production default 10 s; 0: look up every request). */
   tokenCacheMs?: number;
+  /**
+   * The platform's registry (APPSERVING_REGISTRY), whose images are always allowed: by default the local test
+   * cluster's (APPSERVING_TEST_REGISTRY) in the cluster project, else 127.0.0.1:5000.
+   */
+  registry?: string;
 }
+
+/**
+ * Names never resolve for real in tests: `metadata.test` "resolves" to the cloud metadata address, `internal.test` to
+ * a private one, every other host to a public documentation address, never dialed.
+ */
+export const testResolver: HostResolver = async (host) => (host === 'metadata.test' ? ['169.254.169.254'] : host === 'internal.test' ? ['10.1.2.3'] : ['93.184.215.14']);
 
 export const defaultDatabaseServer = process.env.APPSERVING_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -117,8 +128,14 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
       projectFor: projectForNewApp,
       sealSecrets: (plaintext, releaseId) => box.encrypt(plaintext, `release-secrets:${releaseId}`),
       openSecrets: (ciphertext, releaseId) => box.decrypt(ciphertext, `release-secrets:${releaseId}`),
-      // Names never resolve for real: every host "resolves" to a public documentation address, never dialed.
-      checkArtifactUrl: artifactUrlChecker({ store: artifacts, policy: { resolve: async (host) => (host === 'metadata.test' ? ['169.254.169.254'] : ['93.184.215.14']) } }),
+      checkArtifactUrl: artifactUrlChecker({ store: artifacts, policy: { resolve: testResolver } }),
+      checkImageUrl: (reference, cluster) =>
+        checkImageReference(reference, {
+          platformRegistry: options.registry ?? process.env.APPSERVING_TEST_REGISTRY ?? '127.0.0.1:5000',
+          clusterRegistries: cluster.image_registries,
+          clusterName: cluster.name,
+          resolve: testResolver,
+        }),
     },
   });
   const base = await app.listen({ host: '127.0.0.1', port: 0 });

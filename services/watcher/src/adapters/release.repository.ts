@@ -204,10 +204,10 @@ export async function lockLiveRelease(trx: Transaction<Database>, currentRelease
 }
 
 /** The delete operation ends when the deployer reports the app uninstalled. */
-export async function finishDeleteOperation(trx: Transaction<Database>, appId: string): Promise<void> {
+export async function finishDeleteOperation(trx: Transaction<Database>, appId: string, status: 'succeeded' | 'failed' = 'succeeded'): Promise<void> {
   await trx
     .updateTable('operations')
-    .set({ status: 'succeeded', finished_at: new Date() })
+    .set({ status, finished_at: new Date() })
     .where('app_id', '=', appId)
     .where('kind', '=', 'delete')
     .where('status', 'in', ['pending', 'running'])

@@ -47,8 +47,10 @@ export interface StatusEngine {
   appHealth(record: ReleaseRecord, status: 'running' | 'degraded', pods: { available: number; desired: number }): Promise<boolean>;
   /** Cancels the app's running releases (a delete command). */
   cancelApp(appId: string): Promise<void>;
-  /** The deployer uninstalled the app: the app is deleted and its delete operation ends. */
+  /** The deployer uninstalled the app (or a forced delete forgot it): the app is deleted and its delete operation ends. */
   appDeleted(appId: string): Promise<void>;
+  /** The deployer gave up deleting the app: its delete operation ends as failed; the app stays `deleting`. */
+  deleteFailed(appId: string): Promise<void>;
   /** Records one canary analysis step once (by its counters), in the record and the timeline, and announces it. */
   recordAnalysisStep(record: ReleaseRecord, step: { counters: StepCounters; phase: string; metrics: CanaryMetricV1[]; observedAt: Date }): Promise<'recorded' | 'known'>;
 }
@@ -180,6 +182,11 @@ export function createStatusEngine(deps: {
         await finishDeleteOperation(trx, appId);
       });
       log.info({ appId }, 'app deleted');
+    },
+
+    async deleteFailed(appId) {
+      await db.transaction().execute((trx) => finishDeleteOperation(trx, appId, 'failed'));
+      log.warn({ appId }, 'the delete of the app gave up; it can be deleted again or forced');
     },
 
     recordAnalysisStep(record, step) {

@@ -59,6 +59,10 @@ export function createStatusHandlers(deps: { engine: StatusEngine; db: Kysely<Da
         case 'deleted':
           await engine.appDeleted(release.app_id);
           return;
+        case 'delete-failed':
+          // The deployer gave up: the delete operation ends; the app stays `deleting` (delete again, or with force).
+          await engine.deleteFailed(release.app_id);
+          return;
         case 'aborted':
         case 'rolled-back':
           // The outcome comes from Flagger (Failed after the gate closed): the abort is in the timeline.
@@ -81,7 +85,9 @@ export function createStatusHandlers(deps: { engine: StatusEngine; db: Kysely<Da
       await apply(release.release_id, { type: 'deploy-requested', image });
     }),
     on(DeleteCommandV1, async (event) => {
-      await engine.cancelApp(event.data.release.app_id);
+      // A forced delete forgets the app at once, whatever its cluster does: it cannot wait for the deployer.
+      if (event.data.force) await engine.appDeleted(event.data.release.app_id);
+      else await engine.cancelApp(event.data.release.app_id);
     }),
   ];
 
