@@ -3,7 +3,7 @@
 // reading the gateway's own request metrics from Prometheus (scraped, not written by the test), and Flagger's load
 // tester sending the new version requests at every step. A steady client plays the user and counts every answer.
 import { startPlatform, type Platform } from '@appserving/test-support/platform';
-import { helloJar, startSteadyClient, type ClientSample, type SteadyClient } from '@appserving/test-support/real-apps';
+import { getFromEndpoint, helloJar, startSteadyClient, type ClientSample, type SteadyClient } from '@appserving/test-support/real-apps';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForApp, type AppView, type ReleaseView } from './e2e-support.ts';
 
@@ -84,11 +84,27 @@ function share(samples: readonly ClientSample[], version: string, from: number, 
 
 const failed = (samples: readonly ClientSample[]) => samples.filter((s) => s.status !== 200);
 
+/**
+ * A steady client on `url`, started once the app answers there as `version`: the gateway learns a new route a moment
+ * after a release succeeds (as any ingress does); what is measured is what users meet during the next release.
+ */
+async function userOf(url: string, version: string, rps = 10): Promise<SteadyClient> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const answer = await getFromEndpoint(url).catch(() => ({ status: 0, body: '' }));
+    if (answer.status === 200 && answer.body.startsWith(`hello ${version} `)) break;
+    if (Date.now() > deadline) throw new Error(`${url} never answered as ${version}: ${answer.status} ${answer.body}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  const client = startSteadyClient(url, rps);
+  clients.push(client);
+  return client;
+}
+
 describe.concurrent('real traffic through the gateway', () => {
   it('canary of a good v2: at each step the users\' share of v2 matches the weight, it is promoted, and no request fails', async () => {
     const app = await create('good', 'canary', { interval_seconds: 10, threshold: 3, step_weight: 20, max_weight: 60, metric_window_seconds: 20, load_rps: 10 });
-    const client = startSteadyClient(app.url, 10);
-    clients.push(client);
+    const client = await userOf(app.url, 'v1');
     await update(app.id, 'v2');
     const v2 = await waitForApp(platform, app.id, { done: versionDone(2), timeoutMs: 420_000 });
     const release = v2.current_release as ReleaseView;
@@ -114,8 +130,10 @@ describe.concurrent('real traffic through the gateway', () => {
     expect(failed(samples), 'failed requests of the steady client').toEqual([]);
     // Every step judged on the real success rate of the traffic v2 served.
     const judged = (await timeline(app.id, release.id)).filter((e) => e.type === 'dev.appserving.canary.analysis.v1' && (e.data.weight ?? 0) > 0);
-    expect(judged.length).toBeGreaterThan(0);
-    for (const step of judged) expect(step.data.metrics?.find((m) => m.name === 'success-rate')).toMatchObject({ value: 100, verdict: 'pass' });
+    const rates = judged.map((step) => step.data.metrics?.find((m) => m.name === 'success-rate')).filter((m) => m?.verdict !== 'no-data');
+    // (A step recorded just as v2's first requests arrive may find no series yet: "no data", not a failure.)
+    expect(rates.length, JSON.stringify(judged.map((s) => s.data))).toBeGreaterThan(0);
+    for (const rate of rates) expect(rate).toMatchObject({ value: 100, verdict: 'pass' });
   }, TEST_MS);
 
   it('canary of a bad v2 (a 500 for every third request): analysis fails on the real success rate, Flagger rolls back, the release fails naming the metric', async () => {
@@ -147,8 +165,7 @@ describe.concurrent('real traffic through the gateway', () => {
 
   it('blue/green: users stay on the live version through analysis and the gate, switch all at once on promote; an abort keeps them where they are', async () => {
     const app = await create('switch', 'blue-green', { interval_seconds: 10, threshold: 3, iterations: 2, metric_window_seconds: 20, load_rps: 10, manual_promotion: true });
-    const client = startSteadyClient(app.url, 10);
-    clients.push(client);
+    const client = await userOf(app.url, 'v1');
     await update(app.id, 'v2');
     const waiting = await waitForApp(platform, app.id, { done: versionDone(2), timeoutMs: 420_000 });
     expect(waiting.current_release?.status, explain()).toBe('waiting-promotion');
@@ -177,8 +194,7 @@ describe.concurrent('real traffic through the gateway', () => {
 
   it('a rolling update under a steady client loses no request', async () => {
     const app = await create('steady', 'rolling', {});
-    const client = startSteadyClient(app.url, 20);
-    clients.push(client);
+    const client = await userOf(app.url, 'v1', 20);
     await update(app.id, 'v2');
     const v2 = await waitForApp(platform, app.id, { done: versionDone(2), timeoutMs: 300_000 });
     expect(v2.current_release?.status, explain()).toBe('succeeded');

@@ -269,8 +269,11 @@ describe('app chart: canary and blue-green', () => {
     });
   });
 
-  it('blue-green: Flagger\'s kubernetes provider, iterations, waiting at the promotion gate; a fast rollback skips the analysis', async () => {
-    const objects = await render(buildChartValues(input({ strategy: 'blue-green' })));
+  it('blue-green: on the Gateway the route switches at once (no route of the chart\'s own), else the Services; iterations, the promotion gate; a fast rollback skips the analysis', async () => {
+    const onGateway = await render(buildChartValues(input({ strategy: 'blue-green', volumes: [] })));
+    expect(one(onGateway, 'Canary').spec).toMatchObject({ provider: 'gatewayapi:v1', service: { gatewayRefs: [{ name: 'public', namespace: 'gateway-system' }], hosts: ['orders-shop.apps.example.com'] } });
+    expect(onGateway.filter((o) => o.kind === 'HTTPRoute').map((o) => o.metadata.name)).toEqual(['orders-canary']);
+    const objects = await render(buildChartValues(input({ strategy: 'blue-green' }, { appGateway: '', appDomain: '' })));
     const canary = one(objects, 'Canary');
     expect(canary.spec.provider).toBe('kubernetes');
     expect(canary.spec.analysis).toMatchObject({ iterations: 10, threshold: 5 });

@@ -128,8 +128,17 @@ export function buildChartValues(input: ChartValuesInput): ChartValues {
   const appType = spec.app_type ?? input.appType;
   const progressive = spec.strategy !== 'rolling';
   const analysis = resolveAnalysis(spec.analysis, spec.strategy === 'blue-green' ? 'blue-green' : 'canary');
-  const provider = spec.strategy === 'canary' ? (settings.trafficProvider === 'nginx' ? 'nginx' : 'gatewayapi:v1') : 'kubernetes';
   const gateway = parseGateway(settings.appGateway);
+  // Blue-green on a Gateway switches the route's weights, so every user moves to the new version at once; without
+  // one it switches Services (the primary's pods are replaced one by one, both versions answering meanwhile).
+  const provider =
+    spec.strategy === 'canary'
+      ? settings.trafficProvider === 'nginx'
+        ? 'nginx'
+        : 'gatewayapi:v1'
+      : spec.strategy === 'blue-green' && settings.trafficProvider === 'gatewayapi' && gateway.name
+        ? 'gatewayapi:v1'
+        : 'kubernetes';
   const host = hostOf(release.app_name, input.namespace, settings.appDomain);
   const metrics = analysisMetricsOf(settings.analysisMetrics);
 

@@ -95,8 +95,9 @@ describe('chart values of a release', () => {
     expect(nginx.expose).toMatchObject({ kind: 'ingress', host: 'orders-shop.apps.example.com', ingressClassName: 'nginx' });
   });
 
-  it('blue-green: Flagger\'s kubernetes provider, waiting for a promote by default', () => {
-    const values = buildChartValues(input({}, { strategy: 'blue-green' }));
+  it("blue-green: the Gateway API route switched at once when there is a Gateway, else Flagger's kubernetes provider; waiting for a promote by default", () => {
+    expect(buildChartValues(input({}, { strategy: 'blue-green' })).rollout.provider).toBe('gatewayapi:v1');
+    const values = buildChartValues(input({ settings: { ...settings, appGateway: '' } }, { strategy: 'blue-green' }));
     expect(values.rollout.provider).toBe('kubernetes');
     expect(values.rollout.gate.manualPromotion).toBe(true);
     expect(values.expose.kind).toBe('none');
