@@ -14,7 +14,8 @@ const TEST_MS = 540_000;
 const SMALL = { cpu: '250m', memory: '384Mi' };
 
 beforeAll(async () => {
-  platform = await startPlatform({ realNode: true, env: { APPSERVING_WATCHER_PROGRESSING_DEADLINE_MS: '300000' } });
+  // A primary, a canary (or green) and a surge pod at most, of 250m each.
+  platform = await startPlatform({ realNode: true, realNodeCpu: 750, env: { APPSERVING_WATCHER_PROGRESSING_DEADLINE_MS: '300000' } });
   project = await platform.createProject('traffic');
 }, 300_000);
 

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { createThrowawayDatabase, freePort, startTestNatsServer } from '@appserving/shared/testing';
 import { localPlatformSettings, readClusterInfo, type ClusterInfo } from '@appserving/test-cluster';
 import { seedBaseImages, type BaseImages } from './base-images.ts';
+import { claimRealNode } from './real-node-claims.ts';
 
 /**
  * The whole AppServing platform (`node packages/platform/src/main.ts`: gateway, builder, deployer and watcher in
@@ -38,6 +39,12 @@ export interface PlatformOptions {
    * runtimes, and Kaniko builds really execute. Default: the simulated (kwok) node, where nothing runs.
    */
   realNode?: boolean;
+  /**
+   * With `realNode`: the CPU (millicores) the file's pods request at most at once on the real node. It is claimed
+   * before the platform starts and given back at `stop()`, so files on the real node never overbook it together
+   * (real-node-claims.ts). Default 1000.
+   */
+  realNodeCpu?: number;
 }
 
 export interface Platform {
@@ -139,9 +146,14 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   const cluster = testClusterFromEnv();
   const baseImages = await seedBaseImages(cluster.registryHost);
   const realNode = options.realNode ? realNodeCluster() : undefined;
-  const nats = await startTestNatsServer();
+  const releaseRealNode = realNode ? await claimRealNode(options.realNodeCpu ?? 1000) : async () => {};
+  const nats = await startTestNatsServer().catch(async (error: unknown) => {
+    await releaseRealNode();
+    throw error;
+  });
   const database = await createThrowawayDatabase(options.databaseServer ?? process.env.APPSERVING_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres').catch(async (error: unknown) => {
     await nats.dispose();
+    await releaseRealNode();
     throw error;
   });
   const ports = { gateway: await freePort(), builder: await freePort(), deployer: await freePort(), watcher: await freePort() };
@@ -184,6 +196,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     await database.drop().catch(() => {});
     await nats.dispose().catch(() => {});
     await new Promise<void>((resolve) => file.end(resolve));
+    await releaseRealNode();
   };
 
   const stop = async () => {

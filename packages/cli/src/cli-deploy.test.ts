@@ -332,7 +332,7 @@ describe('retries', () => {
 
 describe('other kinds of deploy', () => {
   it('--image deploys an existing image (task deploy, nothing uploaded)', async () => {
-    const image = '127.0.0.1:5000/scanned/payments:1.2.3@sha256:' + 'f'.repeat(64);
+    const image = 'registry.example/scanned/payments:1.2.3@sha256:' + 'f'.repeat(64);
     const run = await cli(['deploy', '--image', image, '--no-wait', '--json', '--no-save']);
     expect(run.code, run.stderr).toBe(0);
     expect(json(run.stdout)).toMatchObject({ app: { name: 'payments' }, release: { task_type: 'deploy', spec: { image_url: image } }, artifact: null });

@@ -17,7 +17,8 @@ let configHome: string;
 let cleanupScratch: () => Promise<void>;
 
 beforeAll(async () => {
-  platform = await startPlatform({ realNode: true, env: { APPSERVING_BUILD_POD_CPU: '1', APPSERVING_BUILD_POD_MEMORY: '1Gi' } });
+  // A Kaniko pod of one CPU, then the app's pod.
+  platform = await startPlatform({ realNode: true, realNodeCpu: 1250, env: { APPSERVING_BUILD_POD_CPU: '1', APPSERVING_BUILD_POD_MEMORY: '1Gi' } });
   project = await platform.createProject('kaniko');
   const space = await scratch();
   ({ dir, configHome } = space);

@@ -19,7 +19,8 @@ let configHome: string;
 let cleanupScratch: () => Promise<void>;
 
 beforeAll(async () => {
-  platform = await startPlatform({ realNode: true, env: { APPSERVING_WATCHER_READINESS_GRACE_MS: '20000' } });
+  // Four apps of 250m at once (the failures), one at a time before.
+  platform = await startPlatform({ realNode: true, realNodeCpu: 1000, env: { APPSERVING_WATCHER_READINESS_GRACE_MS: '20000' } });
   project = await platform.createProject('real');
   const space = await scratch();
   ({ dir, configHome } = space);

@@ -56,7 +56,7 @@ describe('local cluster harness', () => {
   it('every process of the cluster listens on 127.0.0.1 only; the real node\'s kubelet and registry relay on the node\'s bridge address', () => {
     const state = JSON.parse(readFileSync(join(k.cluster.clusterDir, 'state.json'), 'utf8')) as { processes: { name: string; pid: number }[] };
     expect(state.processes.map((p) => p.name).sort()).toEqual(
-      ['containerd', 'etcd', 'flagger', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet', 'kwok', 'prometheus', 'registry', 'registry-relay', 'traefik'],
+      ['containerd', 'etcd', 'flagger', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet', 'kwok', 'loadtester', 'prometheus', 'registry', 'registry-relay', 'traefik'],
     );
     const nodeIp = k.cluster.realNode?.nodeIp ?? 'none';
     const onBridge = new Set(['kubelet', 'registry-relay']);

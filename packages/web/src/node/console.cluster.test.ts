@@ -243,7 +243,7 @@ describe.runIf(Boolean((cluster as { realNode?: unknown }).realNode))('the web c
   let real: Platform;
   let realProject: { name: string };
   beforeAll(async () => {
-    real = await startPlatform({ realNode: true, env: { APPSERVING_WATCHER_READINESS_GRACE_MS: '20000' } });
+    real = await startPlatform({ realNode: true, realNodeCpu: 500, env: { APPSERVING_WATCHER_READINESS_GRACE_MS: '20000' } });
     realProject = await real.createProject('webreal');
   }, 300_000);
   afterAll(async () => real?.stop(), 120_000);

@@ -88,23 +88,31 @@ async function leaveStuck(app: TestApp, ref: ReleaseRefV1, want: 'pending-instal
   expect((await helmHistory(app.namespace, app.name)).at(-1)?.status).toBe(want);
 }
 
-describe('deployer: values the chart refuses never reach the cluster', () => {
-  it('a first release with a malformed image: failed, naming the value; nothing on the cluster', async () => {
+// The contracts refuse these values when a command is published (the platform's own producers never send them) and
+// again when the deployer reads one (a producer outside the platform): such a command is terminated and recorded in
+// the dead-letter stream, and helm never runs. The chart's values.schema.json is the last line behind both.
+describe('deployer: values the contracts refuse never reach the cluster', () => {
+  it('a first release with a malformed image, sent past the publisher: dead-lettered naming the field; nothing on the cluster', async () => {
     const app = await d.createApp({ name: 'refused', strategy: 'rolling', namespacePrefix: 'dep-refused' });
-    const ref = await app.deploy({ spec, image: 'Not An Image!' });
-    const failed = await d.waitForStep(ref.release_id, 'failed');
-    expect(failed.reason).toMatch(/values don't meet the specifications of the schema/);
-    expect(failed.reason).toContain("at '/image/reference'");
+    const ref = await app.deploy({ spec, image: 'Not An Image!', unchecked: true });
+    const letter = await eventually('the dead letter', () => d.lastDeadLetter(), (l) => l !== undefined && JSON.parse(l.data).data?.release?.release_id === ref.release_id, 30_000);
+    expect(letter?.error_code).toBe('invalid_data');
+    expect(letter?.deliveries).toBe(1);
+    expect(letter?.reason).toContain('image');
+    await d.idle();
+    expect(d.steps.filter((s) => s.release.release_id === ref.release_id).map((s) => s.step)).toEqual([]);
     expect(await helmHistory(app.namespace, 'refused')).toEqual([]);
     expect(await objectsOf(app)).toEqual([]);
   });
 
-  it('an upgrade with a refused value: failed; the running release and its revision untouched', async () => {
+  it('an upgrade with a refused value: dead-lettered; the running release and its revision untouched', async () => {
     const app = await d.createApp({ name: 'kept', strategy: 'rolling', namespacePrefix: 'dep-refused' });
     const good = await app.deploy({ spec, image: image('v1') });
     await d.waitForStep(good.release_id, 'applied');
-    const bad = await app.deploy({ spec: { ...spec, port: 8080, resource_spec: { cpu: '0', memory: '1Gi' } }, image: image('v2') });
-    expect((await d.waitForStep(bad.release_id, 'failed')).reason).toContain("at '/resources/cpu'");
+    const bad = await app.deploy({ spec: { ...spec, port: 8080, resource_spec: { cpu: '0', memory: '1Gi' } }, image: image('v2'), unchecked: true });
+    const letter = await eventually('the dead letter', () => d.lastDeadLetter(), (l) => l !== undefined && JSON.parse(l.data).data?.release?.release_id === bad.release_id, 30_000);
+    expect(letter?.reason).toContain('cpu');
+    await d.idle();
     expect(await helmHistory(app.namespace, 'kept')).toMatchObject([{ revision: 1, status: 'deployed' }]);
     const deployment = await d.apps.readNamespacedDeployment({ name: 'kept', namespace: app.namespace });
     expect(deployment.metadata?.labels?.['appserving.dev/release-id']).toBe(good.release_id);

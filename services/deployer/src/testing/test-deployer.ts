@@ -18,7 +18,10 @@ import {
   PromoteCommandV1,
   releaseSecretsAad,
   createRuntime,
+  deadLetterSubject,
+  streams,
   type CloudEvent,
+  type DeadLetter,
   type ReleaseRefV1,
   type ReleaseSpecV1,
 } from '@appserving/shared';
@@ -50,8 +53,11 @@ export interface TestApp {
   readonly id: string;
   readonly name: string;
   readonly namespace: string;
-  /** Writes release `version` and publishes its deploy command; returns its ref. */
-  deploy(options: { spec: ReleaseSpecV1; image: string; secrets?: Record<string, string>; skipAnalysis?: boolean; commandId?: string }): Promise<ReleaseRefV1>;
+  /**
+   * Writes release `version` and publishes its deploy command; returns its ref. `unchecked` publishes the command's
+   * JSON as it is, past the publisher's schema check: what a producer outside the platform could send.
+   */
+  deploy(options: { spec: ReleaseSpecV1; image: string; secrets?: Record<string, string>; skipAnalysis?: boolean; commandId?: string; unchecked?: boolean }): Promise<ReleaseRefV1>;
   /** Publishes the same deploy command again (a redelivery from another producer, or a retried publish). */
   redeliver(ref: ReleaseRefV1): Promise<void>;
   promote(ref: ReleaseRefV1): Promise<void>;
@@ -77,6 +83,8 @@ export interface TestDeployer {
   createApp(options: { name: string; strategy: ReleaseSpecV1['strategy']; namespacePrefix: string; clusterId?: string }): Promise<TestApp>;
   /** Waits for a deploy step of a release; fails naming the steps seen. */
   waitForStep(releaseId: string, step: string, timeoutMs?: number): Promise<DeployStepEvent>;
+  /** The last message the deployer gave up on (its dead letter), if any. */
+  lastDeadLetter(): Promise<DeadLetter | undefined>;
   /** Waits until the deployer has handled every command published so far (nothing pending or unacknowledged). */
   idle(timeoutMs?: number): Promise<void>;
   /** Reads a namespaced object, or undefined when it does not exist. */
@@ -172,7 +180,7 @@ export async function startTestDeployer(options: TestDeployerOptions): Promise<T
       id: app.id,
       name: o.name,
       namespace,
-      async deploy({ spec, image, secrets, skipAnalysis, commandId }) {
+      async deploy({ spec, image, secrets, skipAnalysis, commandId, unchecked }) {
         version += 1;
         const releaseId = randomUUID();
         await db
@@ -193,7 +201,12 @@ export async function startTestDeployer(options: TestDeployerOptions): Promise<T
         const data = { release: ref, spec, image, skip_analysis: skipAnalysis ?? false };
         const id = commandId ?? randomUUID();
         commands.set(releaseId, { id, data });
-        await publisher.publish(DeployCommandV1, { id, appId: app.id, data });
+        if (unchecked) {
+          const event = { specversion: '1.0', id, source: '/deployer-test', type: DeployCommandV1.type, subject: app.id, data };
+          await runtime.messaging.js.publish(DeployCommandV1.subject(app.id), JSON.stringify(event), { msgID: id });
+        } else {
+          await publisher.publish(DeployCommandV1, { id, appId: app.id, data });
+        }
         return ref;
       },
       async redeliver(ref) {
@@ -234,6 +247,14 @@ export async function startTestDeployer(options: TestDeployerOptions): Promise<T
           throw new Error(`no ${step} step of release ${releaseId} within ${timeoutMs} ms; seen: ${seen.join('; ') || 'none'}`);
         }
         await sleep(100);
+      }
+    },
+    async lastDeadLetter() {
+      try {
+        const m = await runtime.messaging.jsm.streams.getMessage(streams.deadLetters.name, { last_by_subj: deadLetterSubject('deployer') });
+        return m ? m.json<DeadLetter>() : undefined;
+      } catch {
+        return undefined;
       }
     },
     async idle(timeoutMs = 60_000) {

@@ -99,10 +99,10 @@ describe('release status from build and deploy events', () => {
   });
 
   it('a deploy-only release: deploying when its command is recorded, failed with helm\'s message in GET /apps/{id} and SSE', async () => {
-    const ref = await createApp('deploy-only', { task_type: 'deploy', image_url: `127.0.0.1:5000/deploy-only@${digest}`, artifact_url: undefined });
+    const ref = await createApp('deploy-only', { task_type: 'deploy', image_url: `registry.example/deploy-only@${digest}`, artifact_url: undefined });
     const sse = await openEventStream({ gw, streams: sseStreams }, ref.app_id);
     await waitFor('deploying', statusOf(ref.release_id, 'deploying'));
-    expect(await release(ref.release_id)).toMatchObject({ image_ref: '127.0.0.1:5000/deploy-only', image_digest: digest });
+    expect(await release(ref.release_id)).toMatchObject({ image_ref: 'registry.example/deploy-only', image_digest: digest });
     await h.publish(DeployStepV1, `${ref.release_id}.deploy.failed`, ref.app_id, { release: ref, step: 'failed', reason: 'Deployment.apps "deploy-only" is invalid: spec.template.spec.containers[0].image: Required value' });
     await waitFor('failed', statusOf(ref.release_id, 'failed'));
     const row = await release(ref.release_id);
