@@ -33,30 +33,19 @@ export function useTokens(enabled: boolean) {
   return useQuery({ queryKey: keys.tokens, queryFn: async () => (await api<{ tokens: TokenView[] }>('GET', '/tokens')).tokens, enabled });
 }
 
-/**
- * Every app the session reaches, with its project. GET /apps does not name an app's project and answers at
- * most 1000 apps, so the list is the union of GET /apps and one GET /apps?project= per visible project (each
- * labels its apps); apps of no project (admins only) come from the first.
- */
+/** Every app the session reaches, newest first: GET /apps page after page (1000 a page, `next` to the last). */
 export function useApps() {
-  const projects = useProjects();
   return useQuery({
-    queryKey: [...keys.apps, projects.data?.map((p) => p.id).join(',') ?? ''],
-    enabled: projects.isSuccess,
+    queryKey: keys.apps,
     refetchInterval: LIST_REFRESH_MS,
     queryFn: async () => {
-      const all = projects.data ?? [];
-      const [unfiltered, ...byProject] = await Promise.all([
-        api<{ items: AppView[] }>('GET', '/apps?limit=1000'),
-        ...all.map((project) => api<{ items: AppView[] }>('GET', `/apps?project=${encodeURIComponent(project.name)}&limit=1000`)),
-      ]);
-      const apps = new Map<string, AppView>();
-      for (const app of unfiltered?.items ?? []) apps.set(app.id, { ...app, project: null });
-      byProject.forEach((list, index) => {
-        const project = all[index];
-        for (const app of list.items) apps.set(app.id, { ...app, project: project ? { id: project.id, name: project.name } : null });
-      });
-      return [...apps.values()].sort((a, b) => b.created_at.localeCompare(a.created_at));
+      const apps: AppView[] = [];
+      for (let after: string | null = null, first = true; first || after; first = false) {
+        const page: { items: AppView[]; next: string | null } = await api('GET', `/apps?limit=1000${after ? `&after=${after}` : ''}`);
+        apps.push(...page.items);
+        after = page.next;
+      }
+      return apps;
     },
   });
 }

@@ -50,8 +50,7 @@ export interface AppView {
   operation: { id: string; kind: string; status: string } | null;
   endpoint: string | null;
   created_at: string;
-  /** Not in GET /apps yet: the console learns it from per-project lists (hooks.ts). */
-  project?: { id: string; name: string } | null;
+  project: { id: string; name: string } | null;
 }
 
 export interface TimelineEntry {

@@ -74,12 +74,12 @@ export async function projectForNewApp(
   clusterId: string,
   requested: string | undefined,
   db: Kysely<Database>,
-): Promise<string | null> {
+): Promise<{ id: string; name: string } | null> {
   const visible = principal.projects;
   if (requested !== undefined) {
     const project = await db
       .selectFrom('projects')
-      .select(['id', 'cluster_id'])
+      .select(['id', 'name', 'cluster_id'])
       .where('name', '=', requested)
       .where('deleted_at', 'is', null)
       .forShare()
@@ -90,7 +90,7 @@ export async function projectForNewApp(
     if (project.cluster_id !== clusterId) {
       throw new InputError('project_not_on_cluster', `project ${requested} is on another cluster than target_cluster_id`, { details: { field: 'project' } });
     }
-    return project.id;
+    return { id: project.id, name: project.name };
   }
   if (visible === 'all') return null;
   if (visible.length === 0) throw new InputError('project_required', 'this token is scoped to no project', { details: { field: 'project' } });
@@ -103,7 +103,7 @@ export async function projectForNewApp(
     .orderBy('name')
     .execute();
   const only = candidates[0];
-  if (candidates.length === 1 && only) return only.id;
+  if (candidates.length === 1 && only) return only;
   const message =
     candidates.length === 0
       ? 'none of this token\'s projects is on the target cluster: choose target_cluster_id (see GET /projects)'

@@ -1,5 +1,5 @@
-import { NotFoundError, type Database, type ReleaseSpecV1 } from '@appserving/shared';
-import type { Kysely, Selectable } from 'kysely';
+import { InputError, NotFoundError, type Database, type ReleaseSpecV1 } from '@appserving/shared';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { ReleasesTable } from '@appserving/shared';
 import type { AppView, ReleaseView } from '../schemas/app.schemas.ts';
 import { endpointOf } from './release-spec.ts';
@@ -58,6 +58,7 @@ function toAppView(app: AppRow, release: Selectable<ReleasesTable> | undefined, 
     id: app.id,
     name: app.name,
     cluster: { id: app.cluster_id, name: app.cluster_name },
+    project: app.project_id && app.project_name ? { id: app.project_id, name: app.project_name } : null,
     app_type: app.app_type,
     strategy: app.strategy,
     status: app.status,
@@ -97,32 +98,44 @@ async function readAppView(db: Kysely<Database>, appId: string, visibleProjects?
   return toAppView(app, release, operation);
 }
 
+export interface AppListFilter {
+  visible: readonly string[] | 'all';
+  name?: string | undefined;
+  project?: string | undefined;
+  limit: number;
+  /** An app id from a previous page's `next`: the apps after it in the list's order. */
+  after?: string | undefined;
+}
+
 /**
  * GET /apps: the newest `limit` apps the caller may see (visibility decided in SQL, so a scoped token sees its
  * own apps however many others exist), optionally by exact name or project name, in three queries whatever
- * their number.
+ * their number. Pages follow each other by `after` (keyset on created_at and id: an app created or deleted
+ * meanwhile neither repeats nor skips another); `next` is the page's last app while more follow.
  */
-export async function listAppViews(
-  db: Kysely<Database>,
-  filter: { visible: readonly string[] | 'all'; name?: string | undefined; project?: string | undefined; limit: number },
-): Promise<AppView[]> {
-  if (filter.visible !== 'all' && filter.visible.length === 0) return [];
+export async function listAppViews(db: Kysely<Database>, filter: AppListFilter): Promise<{ items: AppView[]; next: string | null }> {
+  if (filter.visible !== 'all' && filter.visible.length === 0) return { items: [], next: null };
   return snapshot(db, (trx) => readAppViews(trx, filter));
 }
 
-async function readAppViews(
-  db: Kysely<Database>,
-  filter: { visible: readonly string[] | 'all'; name?: string | undefined; project?: string | undefined; limit: number },
-): Promise<AppView[]> {
+async function readAppViews(db: Kysely<Database>, filter: AppListFilter): Promise<{ items: AppView[]; next: string | null }> {
   const visible = filter.visible;
-  const apps = await appRows(db)
+  if (filter.after !== undefined) {
+    const known = await db.selectFrom('apps').select(['id', 'project_id']).where('id', '=', filter.after).executeTakeFirst();
+    if (!known || !isVisible(known.project_id, visible)) throw new InputError('cursor_invalid', `after: no app with id ${filter.after} (use the \`next\` of the previous page)`, { details: { field: 'after' } });
+  }
+  const rows = await appRows(db)
     .$if(visible !== 'all', (qb) => qb.where('apps.project_id', 'in', visible as readonly string[]))
     .$if(filter.name !== undefined, (qb) => qb.where('apps.name', '=', filter.name ?? ''))
     .$if(filter.project !== undefined, (qb) => qb.where('projects.name', '=', filter.project ?? ''))
+    .$if(filter.after !== undefined, (qb) => qb.where(sql<boolean>`(apps.created_at, apps.id) < (select a.created_at, a.id from apps a where a.id = ${filter.after})`))
     .orderBy('apps.created_at', 'desc')
-    .limit(filter.limit)
+    .orderBy('apps.id', 'desc')
+    .limit(filter.limit + 1)
     .execute();
-  if (apps.length === 0) return [];
+  const apps = rows.slice(0, filter.limit);
+  const next = rows.length > filter.limit ? (apps.at(-1)?.id ?? null) : null;
+  if (apps.length === 0) return { items: [], next: null };
   const ids = apps.map((a) => a.id);
   const [releases, operations] = await Promise.all([
     db.selectFrom('releases').selectAll().distinctOn('app_id').where('app_id', 'in', ids).orderBy('app_id').orderBy('version', 'desc').execute(),
@@ -137,7 +150,7 @@ async function readAppViews(
   ]);
   const releaseOf = new Map(releases.map((r) => [r.app_id, r]));
   const operationOf = new Map(operations.map(({ app_id: appId, ...op }) => [appId, op]));
-  return apps.map((app) => toAppView(app, releaseOf.get(app.id), operationOf.get(app.id)));
+  return { items: apps.map((app) => toAppView(app, releaseOf.get(app.id), operationOf.get(app.id))), next };
 }
 
 export function isVisible(projectId: string | null, visibleProjects: readonly string[] | 'all' | undefined): boolean {

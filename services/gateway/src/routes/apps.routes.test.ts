@@ -488,6 +488,30 @@ describe('projects: another project\'s apps do not exist for you', () => {
     const newest = await call('GET', '/apps?limit=1', undefined, as(teamA));
     expect(newest.body.items.map((a: { id: string }) => a.id)).toEqual([appId]);
     expect((await call('GET', '/apps?limit=0')).status).toBe(400);
+    // Each app names its project (null for an admin's app of no project), in the list and alone.
+    expect(byProject.body.items[0].project).toEqual({ id: expect.any(String), name: 'team-b' });
+    expect((await call('GET', `/apps/${appId}`)).body.project).toMatchObject({ name: 'team-a' });
+    expect(listed.body.next).toBeNull();
+
+    // Pages: `next` leads through every app once, newest first, to a last page without `next`.
+    const everything = (await call('GET', '/apps')).body.items.map((a: { id: string }) => a.id);
+    expect(everything.length).toBeGreaterThanOrEqual(5);
+    const paged: string[] = [];
+    for (let after: string | null = null, pages = 0; pages === 0 || after; pages += 1) {
+      const page = await call('GET', `/apps?limit=2${after ? `&after=${after}` : ''}`);
+      expect(page.status).toBe(200);
+      expect(page.body.items.length).toBeLessThanOrEqual(2);
+      paged.push(...page.body.items.map((a: { id: string }) => a.id));
+      after = page.body.next;
+      expect(pages).toBeLessThan(10);
+    }
+    expect(paged).toEqual(everything);
+    // A scoped token cannot page from an app it does not see; a cursor that is no app is refused by name.
+    const foreign = await call('GET', `/apps?after=${appId}`, undefined, as(teamB));
+    expect(foreign.status).toBe(400);
+    expect(foreign.body.error).toMatchObject({ code: 'cursor_invalid', details: { field: 'after' } });
+    expect((await call('GET', `/apps?after=${randomUUID()}`)).body.error.code).toBe('cursor_invalid');
+    expect((await call('GET', '/apps?after=nope')).status).toBe(400);
   });
 });
 

@@ -29,7 +29,7 @@ import { buildCommandData, deployCommandData, firstCommandOf, releaseRef } from 
 import { inferAppType, resolveRelease, secretsPayloadProblem } from '../domain/release-spec.ts';
 import type { ArtifactFacts } from '../adapters/artifact-check.ts';
 import type { CheckedImage } from '@appserving/shared/artifacts';
-import { AppIdParams, AppView, CreateAppBody, DeleteAppQuery, ErrorBody, ListAppsQuery, ReleaseParams, ReleaseView, RollbackBody, UpdateAppBody } from '../schemas/app.schemas.ts';
+import { AppIdParams, AppList, AppView, CreateAppBody, DeleteAppQuery, ErrorBody, ListAppsQuery, ReleaseParams, ReleaseView, RollbackBody, UpdateAppBody } from '../schemas/app.schemas.ts';
 
 /** Who is calling: the auth layer decides; routes only ask. */
 export interface Principal {
@@ -47,7 +47,7 @@ export interface AppsRoutesDeps {
   onCreateBatch?: (size: number) => void;
   principalOf(request: FastifyRequest): Principal;
   /** The project a new app goes to (and the check that the caller may use it). */
-  projectFor(principal: Principal, clusterId: string, requested: string | undefined, db: Kysely<Database>): Promise<string | null>;
+  projectFor(principal: Principal, clusterId: string, requested: string | undefined, db: Kysely<Database>): Promise<{ id: string; name: string } | null>;
   /** Encrypts app secret values at rest, bound to the release id; and back. */
   sealSecrets(plaintext: Buffer, releaseId: string): Buffer;
   openSecrets(ciphertext: Buffer, releaseId: string): Buffer;
@@ -164,8 +164,8 @@ export async function appsRoutes(app: FastifyInstance, deps: AppsRoutesDeps): Pr
     const outcome = await idempotentChange(db, claim, async () => {
       for (const fresh of [false, true]) {
         const cluster = await targetCluster(body.target_cluster_id, fresh);
-        const projectId = await deps.projectFor(principal, cluster.id, body.project, db);
-        const rows = newAppRows(body, resolved, { id: cluster.id, name: cluster.name }, projectId, warnings);
+        const project = await deps.projectFor(principal, cluster.id, body.project, db);
+        const rows = newAppRows(body, resolved, { id: cluster.id, name: cluster.name }, project, warnings);
         const { written, targetLive } = newAppResult(rows, await newApps.create({ ...rows, ...(claim ? { record: { claim, ...rows.answer } } : {}) }));
         if (written) return { ...rows.answer, afterCommit: [rows.command], recorded: true };
         // Not written with a live target: the key was answered meanwhile; idempotentChange replays it.
@@ -203,10 +203,10 @@ export async function appsRoutes(app: FastifyInstance, deps: AppsRoutesDeps): Pr
   }
 
   /** Every row of a new app, and the answer to its create: all known before anything is written. */
-  function newAppRows(body: CreateAppBody, resolved: ReturnType<typeof resolveRelease>, cluster: { id: string; name: string }, projectId: string | null, warnings: readonly string[]) {
+  function newAppRows(body: CreateAppBody, resolved: ReturnType<typeof resolveRelease>, cluster: { id: string; name: string }, project: { id: string; name: string } | null, warnings: readonly string[]) {
     const createdAt = new Date();
     const appType = resolved.spec.app_type ?? 'jar';
-    const appRow = { id: randomUUID(), name: body.name, clusterId: cluster.id, projectId, appType, strategy: resolved.spec.strategy };
+    const appRow = { id: randomUUID(), name: body.name, clusterId: cluster.id, projectId: project?.id ?? null, appType, strategy: resolved.spec.strategy };
     const releaseId = randomUUID();
     const release = {
       id: releaseId,
@@ -248,6 +248,7 @@ export async function appsRoutes(app: FastifyInstance, deps: AppsRoutesDeps): Pr
       id: appRow.id,
       name: appRow.name,
       cluster,
+      project,
       app_type: appType,
       strategy: resolved.spec.strategy,
       status: 'pending',
@@ -266,15 +267,14 @@ export async function appsRoutes(app: FastifyInstance, deps: AppsRoutesDeps): Pr
     {
       schema: {
         querystring: ListAppsQuery,
-        response: { 200: Type.Object({ items: Type.Array(AppView) }), 400: ErrorBody },
-        summary: 'List the apps this token may see, newest first (at most `limit`, default 500); `name` and `project` filter exactly',
+        response: { 200: AppList, 400: ErrorBody },
+        summary: 'List the apps this token may see, newest first (at most `limit`, default 500; `after` = the previous page\'s `next`); `name` and `project` filter exactly',
         tags: ['apps'],
       },
     },
     async (request) => {
       const query = request.query as ListAppsQuery;
-      const items = await listAppViews(db, { visible: deps.principalOf(request).projects, name: query.name, project: query.project, limit: Number(query.limit ?? 500) });
-      return { items };
+      return listAppViews(db, { visible: deps.principalOf(request).projects, name: query.name, project: query.project, limit: Number(query.limit ?? 500), after: query.after });
     },
   );
 

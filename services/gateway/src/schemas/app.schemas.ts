@@ -135,6 +135,7 @@ export const ListAppsQuery = Type.Object(
     name: Type.Optional(AppNameParam),
     project: Type.Optional(Type.String({ pattern: '^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$', errorMessage: 'must be a project name (a DNS label)' })),
     limit: Type.Optional(Type.String({ pattern: '^([1-9][0-9]{0,2}|1000)$', errorMessage: 'must be a number from 1 to 1000' })),
+    after: Type.Optional(Type.String({ format: 'uuid', errorMessage: 'must be the `next` of a previous page (an app id)', description: 'The `next` of the previous page: the apps after it.' })),
   },
   { additionalProperties: false },
 );
@@ -144,6 +145,7 @@ export const AppView = Type.Object({
   id: Type.String(),
   name: Type.String(),
   cluster: Type.Object({ id: Type.String(), name: Type.String() }),
+  project: Type.Union([Type.Object({ id: Type.String(), name: Type.String() }), Type.Null()], { description: "The app's project; null for an app of no project (admins only)." }),
   app_type: AppType,
   strategy: Strategy,
   status: Type.String(),
@@ -161,6 +163,11 @@ export const AppView = Type.Object({
   created_at: Type.String(),
 });
 export type AppView = Type.Static<typeof AppView>;
+
+export const AppList = Type.Object({
+  items: Type.Array(AppView),
+  next: Type.Union([Type.String(), Type.Null()], { description: 'More apps follow: pass this as `after` for the next page; null on the last page.' }),
+});
 
 export const ErrorBody = Type.Object({
   error: Type.Object({
