@@ -147,12 +147,12 @@ describe.concurrent('real traffic through the gateway', () => {
     expect(diagnosis.code).toBe('canary-analysis-failed');
     expect(JSON.stringify(diagnosis)).toContain('success-rate');
     // The values Flagger judged were the gateway's: about two thirds of v2's answers were good.
-    const values = (await timeline(app.id, release.id))
-      .filter((e) => e.type === 'dev.appserving.canary.analysis.v1')
+    const steps = (await timeline(app.id, release.id)).filter((e) => e.type === 'dev.appserving.canary.analysis.v1');
+    const values = steps
       .flatMap((e) => e.data.metrics ?? [])
       .filter((m) => m.name === 'success-rate' && m.value !== null)
       .map((m) => m.value as number);
-    expect(values.length, explain()).toBeGreaterThan(0);
+    expect(values.length, `${explain()}; diagnosis: ${JSON.stringify(diagnosis)}; steps: ${JSON.stringify(steps.map((e) => e.data))}`).toBeGreaterThan(0);
     for (const value of values) {
       expect(value).toBeGreaterThan(50);
       expect(value).toBeLessThan(80);
