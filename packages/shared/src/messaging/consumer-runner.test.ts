@@ -158,6 +158,12 @@ describe('consumer runner against a real NATS server', () => {
     }, 'a dead letter for invalid data');
     expect(invalid.reason).toContain('does not match its schema');
     expect(handled).toBe(0);
+    // Terminated, not left to come back after ack_wait (a server before 2.10.4 ignores `+TERM <reason>`).
+    const info = await waitFor(async () => {
+      const i = await messaging.jsm.consumers.info(streams.commands.name, 'builder');
+      return i.num_ack_pending === 0 && i.num_pending === 0 ? i : undefined;
+    }, 'the consumer to have nothing pending', 3_000);
+    expect(info.num_redelivered).toBe(0);
     await runner.stop(1_000);
   });
 

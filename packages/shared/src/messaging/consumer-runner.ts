@@ -128,7 +128,9 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
         outcome = 'term';
         try {
           await recordDeadLetter(js, deadLetterOf(definition.name, msg, disposition.reason, error));
-          msg.term(disposition.reason.slice(0, 256));
+          // No reason with the TERM: servers before 2.10.4 (Debian 12's is 2.9) do not read `+TERM <reason>` as a
+          // termination and redeliver the message after ack_wait, for ever. The reason is in the dead letter.
+          msg.term();
           metrics?.deadLetters.inc({ consumer: definition.name });
           msgLog.error({ err: error, reason: disposition.reason }, 'message moved to the dead-letter stream');
         } catch (dlqError) {

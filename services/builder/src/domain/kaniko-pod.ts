@@ -141,6 +141,9 @@ export function kanikoPod(input: KanikoBuildInput): V1Pod {
             ...input.destinations.map((d) => `--destination=${d}`),
             '--digest-file=/dev/termination-log',
             '--snapshot-mode=redo',
+            // A registry that drops a connection (a restart, a full accept queue) costs a retry, not the build.
+            '--push-retry=3',
+            '--image-download-retry=3',
             ...input.insecureRegistries.map((r) => `--insecure-registry=${r}`),
             ...(input.registryMap ? [`--registry-map=${input.registryMap.from}=${input.registryMap.to}`] : []),
           ],

@@ -124,6 +124,8 @@ describe('Kaniko builds', () => {
         `--destination=${registryPrefix}/default/reports:cache-${key}`,
         '--digest-file=/dev/termination-log',
         '--snapshot-mode=redo',
+        '--push-retry=3',
+        '--image-download-retry=3',
         `--insecure-registry=${cluster.registryHost}`,
       ]);
       expect(kaniko?.terminationMessagePolicy).toBe('FallbackToLogsOnError');
