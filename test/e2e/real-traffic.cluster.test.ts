@@ -14,8 +14,9 @@ const TEST_MS = 540_000;
 const SMALL = { cpu: '250m', memory: '384Mi' };
 
 beforeAll(async () => {
-  // A primary, a canary (or green) and a surge pod at most, of 250m each.
-  platform = await startPlatform({ realNode: true, realNodeCpu: 750, env: { APPSERVING_WATCHER_PROGRESSING_DEADLINE_MS: '300000' } });
+  // Pods of 250m: a primary, the canary (or green), and the primary's surge pod while it is promoted; one more
+  // terminating (each test removes its app at the end).
+  platform = await startPlatform({ realNode: true, realNodeCpu: 1000, env: { APPSERVING_WATCHER_PROGRESSING_DEADLINE_MS: '300000' } });
   project = await platform.createProject('traffic');
 }, 300_000);
 
@@ -135,6 +136,7 @@ describe.concurrent('real traffic through the gateway', () => {
     // (A step recorded just as v2's first requests arrive may find no series yet: "no data", not a failure.)
     expect(rates.length, JSON.stringify(judged.map((s) => s.data))).toBeGreaterThan(0);
     for (const rate of rates) expect(rate).toMatchObject({ value: 100, verdict: 'pass' });
+    await platform.removeApp(app.id);
   }, TEST_MS);
 
   it('canary of a bad v2 (a 500 for every third request): analysis fails on the real success rate, Flagger rolls back, the release fails naming the metric', async () => {
@@ -162,6 +164,7 @@ describe.concurrent('real traffic through the gateway', () => {
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     const samples = await after.stop();
     expect(samples.every((s) => s.status === 200 && s.version === 'v1'), JSON.stringify(samples.slice(0, 5))).toBe(true);
+    await platform.removeApp(app.id);
   }, TEST_MS);
 
   it('blue/green: users stay on the live version through analysis and the gate, switch all at once on promote; an abort keeps them where they are', async () => {
@@ -191,6 +194,7 @@ describe.concurrent('real traffic through the gateway', () => {
     const samples = await client.stop();
     expect(samples.filter((s) => s.version === 'v3'), 'v3 never reached a user').toEqual([]);
     expect(failed(samples), 'failed requests of the steady client').toEqual([]);
+    await platform.removeApp(app.id);
   }, TEST_MS);
 
   it('a rolling update under a steady client loses no request', async () => {
@@ -205,5 +209,6 @@ describe.concurrent('real traffic through the gateway', () => {
     expect(samples.length).toBeGreaterThan(100);
     expect(failed(samples), 'failed requests of the steady client').toEqual([]);
     expect(samples.at(-1)?.version).toBe('v2');
+    await platform.removeApp(app.id);
   }, TEST_MS);
 });

@@ -65,6 +65,11 @@ export interface Platform {
   problems(): Record<string, unknown>[];
   /** An admin-authenticated request to the API. */
   api<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  /**
+   * Deletes an app and waits until the platform has forgotten it (GET answers 404) and its pods have had their
+   * shutdown delay: on the real node a file's finished apps would otherwise keep their CPU until the file ends.
+   */
+  removeApp(appId: string): Promise<void>;
   /** A project with a namespace of its own on the local cluster (unique name), removed at stop. */
   createProject(prefix?: string): Promise<{ id: string; name: string; namespace: string }>;
   /** SIGTERM, then the clean shutdown; resolves with the exit code (or signal). */
@@ -172,6 +177,9 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     APPSERVING_LOG_LEVEL: options.logLevel ?? 'info',
     ...clusterSettings(cluster, baseImages),
     ...(realNode ? localPlatformSettings(realNode, { builder: ports.builder }) : {}),
+    // On the real node a pod may wait a moment for CPU that pods of a file just finished still hold while they
+    // terminate: a real wait, as for an autoscaler, not a failure (the harness's default grace is seconds).
+    ...(realNode ? { APPSERVING_WATCHER_UNSCHEDULABLE_GRACE_MS: '120000' } : {}),
     ...options.env,
   };
 
@@ -250,6 +258,17 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
           }
         }),
     api,
+    async removeApp(appId) {
+      const deleted = await api('DELETE', `/apps/${appId}`);
+      if (deleted.status !== 202 && deleted.status !== 404) throw new Error(`DELETE /apps/${appId} answered ${deleted.status}: ${JSON.stringify(deleted.body)}`);
+      const deadline = Date.now() + 120_000;
+      while ((await api('GET', `/apps/${appId}`)).status !== 404) {
+        if (Date.now() > deadline) throw new Error(`app ${appId} was not deleted within 120 s`);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      // The chart's shutdown delay (5 s) and the process's exit.
+      await new Promise((resolve) => setTimeout(resolve, 8_000));
+    },
     async createProject(prefix = 'test') {
       const clusters = await api<{ clusters: { id: string; name: string }[] }>('GET', '/clusters');
       const local = clusters.body.clusters.find((c) => c.name === 'local');

@@ -219,6 +219,21 @@ export function getFromEndpoint(url: string, path = '/'): Promise<{ status: numb
   });
 }
 
+/**
+ * The body of the first 200 from an app's public URL that `accept` takes, retried for up to `timeoutMs`: the
+ * traffic gateway learns a new pod's address a moment after the release succeeded (it answers 503 "no available
+ * server" until then).
+ */
+export async function answerFromEndpoint(url: string, path = '/', accept: (body: string) => boolean = () => true, timeoutMs = 30_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const got = await getFromEndpoint(url, path).catch(() => ({ status: 0, body: '' }));
+    if (got.status === 200 && accept(got.body)) return got.body;
+    if (Date.now() > deadline) throw new Error(`${url}${path} answered ${got.status}: ${got.body}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 /** One request of a steady client: when it was sent, what came back. */
 export interface ClientSample {
   readonly at: number;

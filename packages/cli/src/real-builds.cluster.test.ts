@@ -4,7 +4,7 @@
 // what only its own running code can say.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { getFromEndpoint, helloPythonFolder, helloWar } from '@appserving/test-support/real-apps';
+import { answerFromEndpoint, helloPythonFolder, helloWar } from '@appserving/test-support/real-apps';
 import { startPlatform, type Platform } from '@appserving/test-support/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppView } from './api/views.ts';
@@ -17,8 +17,8 @@ let configHome: string;
 let cleanupScratch: () => Promise<void>;
 
 beforeAll(async () => {
-  // A Kaniko pod of one CPU, then the app's pod.
-  platform = await startPlatform({ realNode: true, realNodeCpu: 1250, env: { APPSERVING_BUILD_POD_CPU: '1', APPSERVING_BUILD_POD_MEMORY: '1Gi' } });
+  // A Kaniko pod of 750m, then the app's pod (each test removes its app).
+  platform = await startPlatform({ realNode: true, realNodeCpu: 1000, env: { APPSERVING_BUILD_POD_CPU: '750m', APPSERVING_BUILD_POD_MEMORY: '1Gi' } });
   project = await platform.createProject('kaniko');
   const space = await scratch();
   ({ dir, configHome } = space);
@@ -38,6 +38,13 @@ const SMALL = 'cpu=250m,memory=384Mi';
 const cli = (args: string[]) => runCli(args, { cwd: dir, configHome, timeoutMs: 540_000 });
 const explain = (run: { stdout: string; stderr: string }) => `stdout:\n${run.stdout}\nstderr:\n${run.stderr}\nplatform problems:\n${JSON.stringify(platform.problems().slice(-10), null, 1)}\nplatform log: ${platform.logFile}`;
 
+async function appId(name: string): Promise<string> {
+  const { body } = await platform.api<{ items: AppView[] }>('GET', `/apps?name=${name}&project=${project.name}`);
+  const id = body.items[0]?.id;
+  if (!id) throw new Error(`no app ${name} in project ${project.name}`);
+  return id;
+}
+
 async function publicUrl(name: string): Promise<string> {
   const { body } = await platform.api<{ items: AppView[] }>('GET', `/apps?name=${name}&project=${project.name}`);
   const url = body.items[0]?.endpoints?.public;
@@ -52,20 +59,19 @@ describe('Kaniko builds on the real node', () => {
     expect(run.code, explain(run)).toBe(0);
     // The build ran in a Kaniko Pod, whose progress the CLI followed.
     expect(run.stderr).toMatch(/build Pod|Kaniko/i);
-    const answer = await getFromEndpoint(await publicUrl('shop'));
-    expect(answer.status, answer.body).toBe(200);
-    expect(answer.body).toMatch(/^war 1\.0 on Apache Tomcat\/10\.1\.\d+/);
+    expect(await answerFromEndpoint(await publicUrl('shop'))).toMatch(/^war 1\.0 on Apache Tomcat\/10\.1\.\d+/);
+    await platform.removeApp(await appId('shop'));
   }, 600_000);
 
   it('builds a Python WSGI app folder with Kaniko (its requirements installed by pip in the build), and it answers under gunicorn', async () => {
     const folder = await helloPythonFolder('1');
     const run = await cli(['deploy', folder, '--name', 'greeter', '--project', project.name, '-r', SMALL, '--timeout', '8m']);
     expect(run.code, explain(run)).toBe(0);
-    const answer = await getFromEndpoint(await publicUrl('greeter'));
-    expect(answer.status, answer.body).toBe(200);
+    const answer = { body: await answerFromEndpoint(await publicUrl('greeter')) };
     expect(answer.body).toMatch(/^python 1 [0-9a-f]{8} flask \S+ python 3\.11$/);
     const logs = await cli(['logs', 'greeter']);
     expect(logs.stdout).toContain('appserving: starting -m gunicorn');
     expect(logs.stdout).toContain(`python 1 starting, token ${answer.body.split(' ')[2]}`);
+    await platform.removeApp(await appId('greeter'));
   }, 600_000);
 });

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { getFromEndpoint, helloJar } from '@appserving/test-support/real-apps';
+import { answerFromEndpoint, getFromEndpoint, helloJar } from '@appserving/test-support/real-apps';
 import { startPlatform, type Platform } from '@appserving/test-support/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppView, ReleaseView } from './api/views.ts';
@@ -19,8 +19,8 @@ let configHome: string;
 let cleanupScratch: () => Promise<void>;
 
 beforeAll(async () => {
-  // Four apps of 250m at once (the failures), one at a time before.
-  platform = await startPlatform({ realNode: true, realNodeCpu: 1000, env: { APPSERVING_WATCHER_READINESS_GRACE_MS: '20000' } });
+  // Two pods of 250m at once (a rollout), then the four failures (550m); each test removes its apps.
+  platform = await startPlatform({ realNode: true, realNodeCpu: 750, env: { APPSERVING_WATCHER_READINESS_GRACE_MS: '20000' } });
   project = await platform.createProject('real');
   const space = await scratch();
   ({ dir, configHome } = space);
@@ -38,6 +38,8 @@ afterAll(async () => {
 
 // Small pods: the real node has this machine's two cores, shared by every test running on it.
 const SMALL = 'cpu=250m,memory=384Mi';
+// The failures need no speed: a tenth of a CPU each (the OOM case keeps a quarter, its JVM must get to allocate).
+const TINY = 'cpu=100m,memory=384Mi';
 const cli = (args: string[], opts: { stdin?: string; timeoutMs?: number } = {}) => runCli(args, { cwd: dir, configHome, timeoutMs: opts.timeoutMs ?? 240_000, ...(opts.stdin ? { stdin: opts.stdin } : {}) });
 const explain = (run: { stdout: string; stderr: string }) => `stdout:\n${run.stdout}\nstderr:\n${run.stderr}\nplatform problems:\n${JSON.stringify(platform.problems().slice(-10), null, 1)}\nplatform log: ${platform.logFile}`;
 
@@ -65,15 +67,7 @@ async function hello(url: string, version: string): Promise<{ version: string; t
 }
 
 /** A path of the app's URL, once the app answers there with 200 (and, if given, what `accept` expects: see hello()). */
-async function answer(url: string, path: string, accept: (body: string) => boolean = () => true): Promise<string> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const got = await getFromEndpoint(url, path).catch(() => ({ status: 0, body: '' }));
-    if (got.status === 200 && accept(got.body)) return got.body;
-    if (Date.now() > deadline) throw new Error(`${url}${path} answered ${got.status}: ${got.body}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+const answer = (url: string, path: string, accept?: (body: string) => boolean) => answerFromEndpoint(url, path, accept);
 
 describe('a jar on the real node', () => {
   it('deploys with appserve: the JVM starts, passes its readiness probe, answers at its URL on 127.0.0.1 with its log its own; v2 rolls out; a rollback answers v1 again', async () => {
@@ -108,6 +102,7 @@ describe('a jar on the real node', () => {
     const third = await hello(url, 'v1');
     // A new JVM, not the first one still around.
     expect(third.token).not.toBe(first.token);
+    await platform.removeApp((await app('hello')).id);
   }, 600_000);
 
   it('hands the process its env, config files and secret files, and keeps a volume across a new pod; the secret value is in no answer and no log of the platform', async () => {
@@ -145,6 +140,7 @@ describe('a jar on the real node', () => {
     ];
     for (const answer of answers) expect(answer).not.toContain(secret);
     expect(platform.logs()).not.toContain(secret);
+    await platform.removeApp(appView.id);
   }, 600_000);
 });
 
@@ -154,11 +150,11 @@ describe('failures of real containers, diagnosed', () => {
     const deploy = (name: string, extra: string[]) =>
       cli(['deploy', 'target/broken.jar', '--name', name, '--project', project.name, '--timeout', '4m', ...extra], { timeoutMs: 300_000 });
     const [crash, oom, unready, pull] = await Promise.all([
-      deploy('crashes', ['-r', SMALL, '-e', 'HELLO_MODE=exit']),
+      deploy('crashes', ['-r', TINY, '-e', 'HELLO_MODE=exit']),
       // The JVM is told it may use 1 GiB of heap in a 256 MiB container: the kernel kills it.
       deploy('hoards', ['-r', 'cpu=250m,memory=256Mi', '-e', 'HELLO_MODE=oom', '-e', 'JAVA_TOOL_OPTIONS=-Xmx1g']),
-      deploy('unready', ['-r', SMALL, '-e', 'HELLO_MODE=unready', '--health-path', '/health']),
-      cli(['deploy', '--image', `${platform.env.APPSERVING_REGISTRY}/appserving-test/does-not-exist:v1`, '--name', 'ghost', '--project', project.name, '-r', SMALL, '--timeout', '4m'], {
+      deploy('unready', ['-r', TINY, '-e', 'HELLO_MODE=unready', '--health-path', '/health']),
+      cli(['deploy', '--image', `${platform.env.APPSERVING_REGISTRY}/appserving-test/does-not-exist:v1`, '--name', 'ghost', '--project', project.name, '-r', TINY, '--timeout', '4m'], {
         timeoutMs: 300_000,
       }),
     ]);
