@@ -149,20 +149,24 @@ export const systemResolver: HostResolver = async (hostname) =>
  * (`nexus.internal`, `10.0.0.5:8081`, `[fd00::5]:443`). Throws an InputError naming a bad entry.
  */
 export function parseArtifactHostAllowlist(value: string | undefined): AllowlistEntry[] {
+  return parseHostAllowlist(value, ARTIFACT_HOST_ALLOWLIST_SETTING);
+}
+
+/** Parses a comma-separated list of `host` or `host:port` entries of the setting `setting` (named when one is bad). */
+export function parseHostAllowlist(value: string | undefined, setting: string): AllowlistEntry[] {
   if (!value) return [];
   return value
     .split(',')
     .map((entry) => entry.trim())
     .filter(Boolean)
-    .map(parseAllowlistEntry);
+    .map((entry) => parseAllowlistEntry(entry, setting));
 }
 
-function parseAllowlistEntry(entry: string): AllowlistEntry {
+function parseAllowlistEntry(entry: string, setting: string): AllowlistEntry {
   const match = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry) ?? (entry.split(':').length > 2 ? [entry, entry, undefined] : /^([^:/\s]+)(?::(\d+))?$/.exec(entry));
   const host = match?.[1];
   const port = match?.[2] === undefined ? undefined : Number(match[2]);
-  const invalid = () =>
-    new InputError('artifact_host_allowlist', `${ARTIFACT_HOST_ALLOWLIST_SETTING} entry "${entry}" is not a host or host:port`);
+  const invalid = () => new InputError('host_allowlist_invalid', `${setting} entry "${entry}" is not a host or host:port`);
   if (!host || (port !== undefined && (port < 1 || port > 65_535))) throw invalid();
   try {
     // The URL parser canonicalises the host exactly as it does for artifact URLs, so they compare equal.
@@ -173,7 +177,8 @@ function parseAllowlistEntry(entry: string): AllowlistEntry {
   }
 }
 
-function isAllowlisted(url: URL, port: number, allowlist: readonly AllowlistEntry[]): boolean {
+/** Whether a URL's host (and port: the scheme's default when it names none) is on an allowlist. */
+export function isAllowlisted(url: URL, port: number, allowlist: readonly AllowlistEntry[]): boolean {
   return allowlist.some((entry) => entry.host === url.hostname && (entry.port === undefined || entry.port === port));
 }
 

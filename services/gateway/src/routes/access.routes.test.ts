@@ -24,6 +24,8 @@ import type { Kysely } from 'kysely';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubeconfigAad, loadKubeconfig, registerLocalCluster } from '../adapters/cluster.repository.ts';
+import { createClusterHealthMonitor } from '../adapters/cluster-health.ts';
+import type { ClusterProbe } from '../adapters/cluster-probe.ts';
 import { bootstrapAdminToken, hashApiToken } from '../auth/api-tokens.ts';
 import { authPlugin } from '../auth/auth.plugin.ts';
 import { assertProjectAccess } from '../auth/principal.ts';
@@ -67,7 +69,16 @@ async function buildApp(): Promise<FastifyInstance> {
   registerOpsRoutes(server, { registry: new Registry(), checks: [], isShuttingDown: () => false });
   server.get('/openapi.json', async () => ({ openapi: '3.1.0' }));
   server.get('/docs/static/index.html', async () => 'docs');
-  await server.register(clustersRoutes, { db, box });
+  await server.register(clustersRoutes, {
+    db,
+    box,
+    addresses: { allowlist: [{ host: '127.0.0.1' }], resolve: async (host) => (host === 'metadata.test' ? ['169.254.169.254'] : host === 'internal.test' ? ['10.1.2.3'] : ['93.184.215.14']) },
+    probe: fixtureProbe,
+    health: createClusterHealthMonitor({ db, box, probe: fixtureProbe, intervalMs: 0, log: createLogger({ service: 'gateway-test', level: 'silent' }) }),
+    // Commands of a forced removal stay in the outbox table, where the test reads them.
+    outbox: { publishNow: async () => {}, start: () => {}, stop: async () => {} },
+    source: '/appserving/gateway',
+  });
   await server.register(projectsRoutes, { db });
   await server.register(tokensRoutes, { db });
   server.get<{ Params: { id: string } }>('/probe/apps/:id', async (request) => {
@@ -89,6 +100,18 @@ async function call(options: InjectOptions & { token?: string }) {
 }
 
 const asAdmin = (options: InjectOptions) => call({ ...options, token: adminToken });
+
+/**
+ * The test call of registration, for the made-up kubeconfigs of this file (their API servers do not exist): a
+ * server on port 39999 does not answer, a token starting with `kubetoken-bad` is refused; the rest are fine. The
+ * real test call, against the local cluster's API server, is in clusters.cluster.test.ts.
+ */
+const fixtureProbe: ClusterProbe = async (kubeconfig) => {
+  const at = new Date().toISOString();
+  if (kubeconfig.includes(':39999')) return { status: 'unreachable', message: 'the API server at 127.0.0.1:39999 cannot be reached: ECONNREFUSED', version: null, missing_permissions: [], checked_at: at };
+  if (kubeconfig.includes('kubetoken-bad')) return { status: 'unauthorized', message: "the API server at 127.0.0.1:26400 does not accept the kubeconfig's credentials (401 Unauthorized)", version: null, missing_permissions: [], checked_at: at };
+  return { status: 'ok', message: 'the API server at 127.0.0.1:26400 answers (v1.36.3)', version: 'v1.36.3', missing_permissions: [], checked_at: at };
+};
 
 beforeAll(async () => {
   throwaway = await createThrowawayDatabase(databaseServer);
@@ -171,7 +194,17 @@ describe('clusters, projects and tokens', () => {
   it('registers a cluster without ever returning its kubeconfig, and stores it encrypted for its row', async () => {
     const { response, kubeconfig, id } = await registerCluster('prod-east');
     expect(response.status).toBe(201);
-    expect(response.body).toEqual({ id: expect.any(String), name: 'prod-east', api_server_url: kubeconfig.server, is_default: true, prometheus_url: null, placement: null, created_at: expect.any(String) });
+    expect(response.body).toEqual({
+      id: expect.any(String),
+      name: 'prod-east',
+      api_server_url: kubeconfig.server,
+      is_default: true,
+      prometheus_url: null,
+      placement: null,
+      image_registries: null,
+      health: { status: 'ok', message: expect.stringContaining('answers'), version: 'v1.36.3', missing_permissions: [], checked_at: expect.any(String) },
+      created_at: expect.any(String),
+    });
 
     const listed = await asAdmin({ method: 'GET', url: '/clusters' });
     expect(listed.body.clusters).toContainEqual(response.body);
@@ -331,7 +364,7 @@ describe('clusters, projects and tokens', () => {
     expect(refused.status).toBe(409);
     expect(refused.body.error).toEqual({
       code: 'cluster_in_use',
-      message: 'cluster busy-cluster still has 2 apps and 1 project: delete them first',
+      message: 'cluster busy-cluster still has 2 apps and 1 project: delete them first, or remove the cluster with ?force=true',
       details: { apps: 2, projects: 1 },
     });
 
@@ -347,6 +380,85 @@ describe('clusters, projects and tokens', () => {
     expect(row.deleted_at).toBeInstanceOf(Date);
     expect(row.kubeconfig_encrypted).toHaveLength(0);
     expect((await asAdmin({ method: 'DELETE', url: `/clusters/${cluster.id}` })).body.error.code).toBe('cluster_not_found');
+  });
+
+  it('proves a cluster before saving it: addresses under the rules, then one test call; a refused one is not saved', async () => {
+    const variant = (change: (text: string) => string) => {
+      const kubeconfig = testKubeconfig();
+      kubeconfigs.push(kubeconfig);
+      return change(kubeconfig.text);
+    };
+    const cases: [string, string, Record<string, unknown>, string, string][] = [
+      ['metadata server', variant((t) => t.replace('https://127.0.0.1:26400', 'https://169.254.169.254')), {}, 'cluster_server_private_address', 'kubeconfig'],
+      ['private server', variant((t) => t.replace('https://127.0.0.1:26400', 'https://10.0.0.1:6443')), {}, 'cluster_server_private_address', 'kubeconfig'],
+      ['a name that resolves to a private address', variant((t) => t.replace('https://127.0.0.1:26400', 'https://internal.test:6443')), {}, 'cluster_server_private_address', 'kubeconfig'],
+      ['plain http', variant((t) => t.replace('https://127.0.0.1:26400', 'http://k8s.example.com')), {}, 'cluster_server_insecure', 'kubeconfig'],
+      ['TLS unverified', variant((t) => t.replace('https://127.0.0.1:26400', 'https://k8s.example.com').replace('certificate-authority-data:', 'insecure-skip-tls-verify: true\n      x-ca:')), {}, 'cluster_tls_unverified', 'kubeconfig'],
+      ['a proxy', variant((t) => t.replace('https://127.0.0.1:26400', 'https://k8s.example.com\n      proxy-url: socks5://proxy.example.com:1080')), {}, 'cluster_proxy_not_allowed', 'kubeconfig'],
+      ['a private prometheus', variant((t) => t), { prometheus_url: 'http://10.0.0.7:9090' }, 'prometheus_url_private_address', 'prometheus_url'],
+      ['a metadata prometheus', variant((t) => t), { prometheus_url: 'http://metadata.test/' }, 'prometheus_url_private_address', 'prometheus_url'],
+      ['credentials in the server URL', variant((t) => t.replace('https://127.0.0.1:26400', 'https://user:pw@k8s.example.com')), {}, 'cluster_url_credentials', 'kubeconfig'],
+      ['an API server that does not answer', variant((t) => t.replace('https://127.0.0.1:26400', 'https://127.0.0.1:39999')), {}, 'cluster_unreachable', 'kubeconfig'],
+      ['credentials the API server refuses', variant((t) => t.replace(/kubetoken-/, 'kubetoken-bad')), {}, 'cluster_unauthorized', 'kubeconfig'],
+    ];
+    for (const [what, kubeconfig, extra, code, field] of cases) {
+      const response = await asAdmin({ method: 'POST', url: '/clusters', payload: { name: 'refused', kubeconfig, default: true, ...extra } });
+      expect(response.status, what).toBe(400);
+      expect(response.body.error, what).toMatchObject({ code, details: { field } });
+    }
+    const { body } = await asAdmin({ method: 'GET', url: '/clusters' });
+    expect(body.clusters.map((c: { name: string }) => c.name)).not.toContain('refused');
+    expect(body.clusters.find((c: { name: string }) => c.name === 'refused')?.is_default).toBeUndefined();
+
+    // A host on the allowlist (127.0.0.1 here) may be plain http and skip TLS verification: a cluster on the platform's network.
+    const plain = variant((t) => t.replace('https://127.0.0.1:26400', 'http://127.0.0.1:26400').replace('certificate-authority-data:', 'insecure-skip-tls-verify: true\n      x-ca:'));
+    const local = await asAdmin({ method: 'POST', url: '/clusters', payload: { name: 'plain-local', kubeconfig: plain } });
+    expect(local.status).toBe(201);
+    expect(local.body.api_server_url).toBe('http://127.0.0.1:26400');
+  });
+
+  it('keeps the registries a cluster\'s apps may pull from, shows its health, and checks it again when asked', async () => {
+    const { response, id } = await registerCluster('with-registries', { image_registries: ['harbor.internal', '10.0.0.5:5000'] });
+    expect(response.status).toBe(201);
+    expect(response.body.image_registries).toEqual(['harbor.internal', '10.0.0.5:5000']);
+    const bad = await registerCluster('bad-registries', { image_registries: ['Harbor.Internal/path'] });
+    expect(bad.response.status).toBe(400);
+    expect(JSON.stringify(bad.response.body)).toContain('/image_registries/0');
+
+    const checked = await asAdmin({ method: 'POST', url: `/clusters/${id}/check` });
+    expect(checked.status).toBe(200);
+    expect(checked.body.health).toMatchObject({ status: 'ok', version: 'v1.36.3' });
+    expect((await asAdmin({ method: 'POST', url: `/clusters/${randomUUID()}/check` })).status).toBe(404);
+  });
+
+  it('removes a cluster with its apps and projects by force: each app forgotten by a forced delete, with what may be left', async () => {
+    const cluster = await registerCluster('dead-cluster');
+    const project = await asAdmin({ method: 'POST', url: '/projects', payload: { name: 'dead', cluster_id: cluster.id } });
+    const app = await db
+      .insertInto('apps')
+      .values({ name: 'stuck', cluster_id: cluster.id, project_id: project.body.id, app_type: 'jar', strategy: 'rolling', status: 'deleting' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const refused = await asAdmin({ method: 'DELETE', url: `/clusters/${cluster.id}?force=maybe` });
+    expect(refused.status).toBe(400);
+
+    const removed = await asAdmin({ method: 'DELETE', url: `/clusters/${cluster.id}?force=true` });
+    expect(removed.status).toBe(200);
+    expect(removed.body.forgotten_apps).toEqual([
+      {
+        id: app.id,
+        name: 'stuck',
+        left_behind: { summary: expect.stringContaining(`appserving.dev/app-id=${app.id} in namespace dead`), cleanup: [expect.stringContaining('helm uninstall stuck --namespace dead'), expect.stringContaining('kubectl delete')] },
+      },
+    ]);
+    const command = await db.selectFrom('outbox').select('event').where('type', '=', 'dev.appserving.command.delete.v1').orderBy('created_at', 'desc').executeTakeFirstOrThrow();
+    expect(command.event).toMatchObject({ data: { force: true, release: { app_id: app.id, cluster_id: cluster.id } } });
+    const operation = await db.selectFrom('operations').select(['kind', 'status']).where('app_id', '=', app.id).executeTakeFirstOrThrow();
+    expect(operation).toEqual({ kind: 'delete', status: 'pending' });
+    const projectRow = await db.selectFrom('projects').select('deleted_at').where('id', '=', project.body.id).executeTakeFirstOrThrow();
+    expect(projectRow.deleted_at).toBeInstanceOf(Date);
+    const { body } = await asAdmin({ method: 'GET', url: '/clusters' });
+    expect(body.clusters.map((c: { id: string }) => c.id)).not.toContain(cluster.id);
   });
 
   it('revokes a token: it is refused from then on', async () => {

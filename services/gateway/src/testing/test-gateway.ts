@@ -9,11 +9,14 @@ import { Registry } from 'prom-client';
 import { Pool } from 'undici';
 import { checkImageReference, createArtifactStore, type HostResolver } from '@appserving/shared/artifacts';
 import { artifactUrlChecker } from '../adapters/artifact-check.ts';
+import { createClusterHealthMonitor } from '../adapters/cluster-health.ts';
+import { createClusterProbe, type ClusterProbe } from '../adapters/cluster-probe.ts';
 import { createOutboxRelay, type OutboxRelay } from '../adapters/outbox.ts';
 import { projectForNewApp } from '../adapters/project.repository.ts';
 import { frameworkErrors, gatewayApp } from '../app.ts';
 import { createApiToken } from '../auth/api-tokens.ts';
 import { visibleProjectIds } from '../auth/principal.ts';
+import { createAuthFailureThrottle } from '../auth/failure-throttle.ts';
 import { createPrincipalCache, shareRevocations } from '../auth/principal-cache.ts';
 
 /**
@@ -51,6 +54,15 @@ export interface TestGatewayOptions {
    * cluster's (APPSERVING_TEST_REGISTRY) in the cluster project, else 127.0.0.1:5000.
    */
   registry?: string;
+  /**
+   * The test call of cluster registration and health. Default: the real probe (a registered kubeconfig must reach a
+   * real API server, e.g. the local test cluster's).
+   */
+  clusterProbe?: ClusterProbe;
+  /** APPSERVING_CLUSTER_HOST_ALLOWLIST entries (default: 127.0.0.1, where test API servers listen). */
+  clusterHostAllowlist?: { host: string; port?: number }[];
+  /** Failed authentications per address before 429 (production default 20 a minute). */
+  authFailureLimit?: number;
 }
 
 /**
@@ -108,6 +120,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   const artifacts = await createArtifactStore({ connection: nc, maxBytes: options.artifactMaxBytes ?? 1024 * 1024 });
   const app = Fastify({ loggerInstance: httpLog, bodyLimit: 4 * 1024 * 1024, frameworkErrors });
   const principalCache = createPrincipalCache({ ttlMs: options.tokenCacheMs ?? 10_000 });
+  const probe = options.clusterProbe ?? createClusterProbe({ timeoutMs: 5_000 });
+  const clusterHealth = createClusterHealthMonitor({ db: database.db, box, probe, intervalMs: 0, log });
   const revocations = principalCache ? shareRevocations(nc, principalCache) : undefined;
   await app.register(gatewayApp, {
     principalCache,
@@ -120,6 +134,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     registry: new Registry(),
     checks: [],
     isShuttingDown: () => false,
+    clusters: { addresses: { allowlist: options.clusterHostAllowlist ?? [{ host: '127.0.0.1' }], resolve: testResolver }, probe, health: clusterHealth },
+    authThrottle: createAuthFailureThrottle({ limit: options.authFailureLimit ?? 20, windowMs: 60_000 }),
     apps: {
       db: database.db,
       outbox,
