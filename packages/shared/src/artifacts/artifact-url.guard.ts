@@ -196,15 +196,19 @@ export interface HostRefusalWording {
 
 /**
  * Resolves a host once (an IP literal is its own answer) and refuses it if any address it has is in a refused range
- * (unless `allowlisted`). Returns the addresses, which are the only ones a connection may then use.
+ * (unless `allowlisted`; `allowLoopback` lets loopback addresses alone through, for a caller that connects to this
+ * machine on purpose). Returns the addresses, which are the only ones a connection may then use.
  */
-export async function checkHostAddresses(hostname: string, options: { resolve?: HostResolver; allowlisted?: boolean; wording: HostRefusalWording }): Promise<string[]> {
+export async function checkHostAddresses(
+  hostname: string,
+  options: { resolve?: HostResolver; allowlisted?: boolean; allowLoopback?: boolean; wording: HostRefusalWording },
+): Promise<string[]> {
   const bare = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
   const addresses = isIP(bare) ? [bare] : await resolveHost(bare, options.resolve ?? systemResolver, options.wording);
   if (!options.allowlisted) {
     for (const address of addresses) {
       const blocked = classifyAddress(address);
-      if (blocked) throw refusal(hostname, bare, address, blocked, options.wording);
+      if (blocked && !(options.allowLoopback && blocked.category === 'loopback')) throw refusal(hostname, bare, address, blocked, options.wording);
     }
   }
   return addresses;

@@ -13,8 +13,10 @@ import {
   type PodPlacement,
   type SecretBox,
 } from '@appserving/shared';
+import type { AllowlistEntry, HostResolver } from '@appserving/shared/artifacts';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DeletingApp } from './app-delete.ts';
+import { checkClusterAddresses } from '../domain/cluster-addresses.ts';
 import { inspectKubeconfig, type KubeconfigSummary } from '../domain/kubeconfig.ts';
 
 /** What the API shows of a cluster: never its kubeconfig. */
@@ -165,7 +167,7 @@ export async function registerLocalCluster(
   db: Kysely<Database>,
   box: SecretBox,
   kubeconfigPath: string,
-  settings: { prometheusUrl?: string | null; placement?: PodPlacement | null } = {},
+  settings: { prometheusUrl?: string | null; placement?: PodPlacement | null; allowlist?: readonly AllowlistEntry[]; resolve?: HostResolver } = {},
 ): Promise<{ id: string; created: boolean; apiServerUrl: string }> {
   const prometheusUrl = settings.prometheusUrl ?? null;
   const placement = settings.placement ? JSON.stringify(settings.placement) : null;
@@ -181,9 +183,20 @@ export async function registerLocalCluster(
   }
   let apiServerUrl: string;
   try {
-    ({ apiServerUrl } = inspectKubeconfig(kubeconfig));
+    const summary = inspectKubeconfig(kubeconfig);
+    apiServerUrl = summary.apiServerUrl;
+    // The address rules of every cluster, with the one explicit exception of this path: loopback is allowed (and an
+    // API server on it may be plain http), since the operator named this file for a cluster on this machine.
+    await checkClusterAddresses(summary, prometheusUrl ?? undefined, {
+      allowlist: settings.allowlist ?? [],
+      allowLoopback: true,
+      ...(settings.resolve ? { resolve: settings.resolve } : {}),
+    });
   } catch (error) {
-    if (error instanceof InputError) throw new ConfigError([`APPSERVING_LOCAL_CLUSTER_KUBECONFIG: ${kubeconfigPath}: ${error.message}`]);
+    if (error instanceof InputError) {
+      const variable = error.details?.field === 'prometheus_url' ? 'APPSERVING_LOCAL_CLUSTER_PROMETHEUS_URL' : `APPSERVING_LOCAL_CLUSTER_KUBECONFIG: ${kubeconfigPath}`;
+      throw new ConfigError([`${variable}: ${error.message}`]);
+    }
     throw error;
   }
   return db.transaction().execute(async (trx) => {

@@ -1,5 +1,5 @@
 import { InputError } from '@appserving/shared';
-import { checkHostAddresses, isAllowlisted, type AllowlistEntry, type HostResolver } from '@appserving/shared/artifacts';
+import { checkHostAddresses, classifyAddress, isAllowlisted, type AllowlistEntry, type HostResolver } from '@appserving/shared/artifacts';
 import type { KubeconfigSummary } from './kubeconfig.ts';
 
 /**
@@ -13,13 +13,18 @@ import type { KubeconfigSummary } from './kubeconfig.ts';
  *   to any address, may be plain http and may skip TLS verification (a cluster on the platform's own network).
  * - proxy-url: refused unless its host is on the allowlist.
  * - prometheus_url: http(s), public addresses only unless allowlisted.
- * The `local` cluster, named by the operator in APPSERVING_LOCAL_CLUSTER_KUBECONFIG, is not checked.
+ * - `allowLoopback` (set only by the `local` cluster's path: the operator named its kubeconfig in
+ *   APPSERVING_LOCAL_CLUSTER_KUBECONFIG, e.g. the one `pnpm cluster:up` writes): an API server or Prometheus on this
+ *   machine's loopback addresses passes, and such an API server may be plain http or skip TLS verification (its
+ *   credentials never leave the machine). Every other rule holds for it too.
  */
 export const CLUSTER_HOST_ALLOWLIST_SETTING = 'APPSERVING_CLUSTER_HOST_ALLOWLIST';
 
 export interface ClusterAddressPolicy {
   readonly allowlist: readonly AllowlistEntry[];
   readonly resolve?: HostResolver;
+  /** Loopback addresses allowed (only the `local` cluster's path sets it). */
+  readonly allowLoopback?: boolean;
 }
 
 const hint = `add it to ${CLUSTER_HOST_ALLOWLIST_SETTING} to allow it`;
@@ -27,25 +32,29 @@ const hint = `add it to ${CLUSTER_HOST_ALLOWLIST_SETTING} to allow it`;
 export async function checkClusterAddresses(kubeconfig: KubeconfigSummary, prometheusUrl: string | undefined, policy: ClusterAddressPolicy): Promise<void> {
   const server = parsed(kubeconfig.apiServerUrl, 'kubeconfig', 'the kubeconfig\'s server');
   const serverListed = listed(server, policy);
-  if (server.protocol !== 'https:' && !serverListed) {
+  const addresses = await checkHostAddresses(server.hostname, {
+    allowlisted: serverListed,
+    allowLoopback: policy.allowLoopback === true,
+    ...resolver(policy),
+    wording: { what: 'the kubeconfig\'s server', code: 'cluster_server', field: 'kubeconfig', hint },
+  });
+  // The local cluster's API server on this machine: its credentials never leave it, over http or not.
+  const onLoopback = policy.allowLoopback === true && addresses.every((a) => classifyAddress(a)?.category === 'loopback');
+  const trusted = serverListed || onLoopback;
+  if (server.protocol !== 'https:' && !trusted) {
     throw new InputError(
       'cluster_server_insecure',
       `the kubeconfig's server ${server.host} is plain http: the cluster's credentials would travel in clear; use https, or ${hint} (a cluster on the platform's own network)`,
       { details: { field: 'kubeconfig', host: server.host } },
     );
   }
-  if (kubeconfig.insecureSkipTlsVerify && !serverListed) {
+  if (kubeconfig.insecureSkipTlsVerify && !trusted) {
     throw new InputError(
       'cluster_tls_unverified',
       `the kubeconfig skips TLS verification (insecure-skip-tls-verify) for ${server.host}: anyone on the way could take the cluster's credentials; give its certificate-authority-data instead, or ${hint}`,
       { details: { field: 'kubeconfig', host: server.host } },
     );
   }
-  await checkHostAddresses(server.hostname, {
-    allowlisted: serverListed,
-    ...resolver(policy),
-    wording: { what: 'the kubeconfig\'s server', code: 'cluster_server', field: 'kubeconfig', hint },
-  });
   if (kubeconfig.proxyUrl !== undefined) {
     const proxy = parsed(kubeconfig.proxyUrl, 'kubeconfig', 'the kubeconfig\'s proxy-url');
     if (!listed(proxy, policy)) {
@@ -63,6 +72,7 @@ export async function checkClusterAddresses(kubeconfig: KubeconfigSummary, prome
     }
     await checkHostAddresses(prometheus.hostname, {
       allowlisted: listed(prometheus, policy),
+      allowLoopback: policy.allowLoopback === true,
       ...resolver(policy),
       wording: { what: 'prometheus_url', code: 'prometheus_url', field: 'prometheus_url', hint },
     });

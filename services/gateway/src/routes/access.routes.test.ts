@@ -506,4 +506,33 @@ describe('registerLocalCluster', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('holds the local cluster to the address rules too, with loopback (and plain http on it) as its one explicit exception', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'appserving-local-'));
+    const resolve = async (host: string) => (host === 'localhost' ? ['127.0.0.1'] : host === 'internal.test' ? ['10.1.2.3'] : ['93.184.215.14']);
+    const attempt = async (server: string, options: { prometheusUrl?: string; allowlist?: { host: string }[]; change?: (text: string) => string } = {}) => {
+      const kubeconfig = testKubeconfig(server);
+      kubeconfigs.push(kubeconfig);
+      const path = join(dir, 'kubeconfig.yaml');
+      await writeFile(path, (options.change ?? ((t) => t))(kubeconfig.text), { mode: 0o600 });
+      return registerLocalCluster(db, box, path, { resolve, ...(options.prometheusUrl ? { prometheusUrl: options.prometheusUrl } : {}), ...(options.allowlist ? { allowlist: options.allowlist } : {}) });
+    };
+    try {
+      // Allowed: https or http on loopback (IPv4, IPv6, a name resolving there), a Prometheus on loopback.
+      for (const server of ['https://127.0.0.1:26400', 'http://127.0.0.1:8080', 'https://[::1]:6443', 'https://localhost:6443']) {
+        await expect(attempt(server, { prometheusUrl: 'http://127.0.0.1:26407' }), server).resolves.toMatchObject({ apiServerUrl: server });
+      }
+      // Refused, naming the setting: private and metadata addresses, plain http elsewhere, a proxy, a private Prometheus.
+      await expect(attempt('https://10.0.0.1:6443')).rejects.toThrow(/APPSERVING_LOCAL_CLUSTER_KUBECONFIG: .*10\.0\.0\.1.*private/);
+      await expect(attempt('https://169.254.169.254')).rejects.toThrow(ConfigError);
+      await expect(attempt('https://internal.test:6443')).rejects.toThrow(/APPSERVING_CLUSTER_HOST_ALLOWLIST/);
+      await expect(attempt('http://k8s.example.com:6443')).rejects.toThrow(/plain http/);
+      await expect(attempt('https://127.0.0.1:26400', { change: (t) => t.replace('https://127.0.0.1:26400', 'https://127.0.0.1:26400\n      proxy-url: http://127.0.0.1:3128') })).rejects.toThrow(/proxy/);
+      await expect(attempt('https://127.0.0.1:26400', { prometheusUrl: 'http://10.0.0.7:9090' })).rejects.toThrow(/- APPSERVING_LOCAL_CLUSTER_PROMETHEUS_URL: /);
+      // The allowlist lets a private host through for the local cluster as for any other.
+      await expect(attempt('https://internal.test:6443', { allowlist: [{ host: 'internal.test' }] })).resolves.toMatchObject({ apiServerUrl: 'https://internal.test:6443' });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
