@@ -1,12 +1,13 @@
 import { fileURLToPath } from 'node:url';
 import type { ConfigOf, Runtime, ServiceUnit } from '@appserving/shared';
-import { acceptsAnonymousClients, releaseSecretsAad, retryDuringStartup, secretBoxFromConfig } from '@appserving/shared';
+import { releaseSecretsAad, retryDuringStartup, secretBoxFromConfig } from '@appserving/shared';
 import Fastify from 'fastify';
 import { Histogram } from 'prom-client';
 import { checkImageReference, createArtifactStore, parseArtifactHostAllowlist, parseHostAllowlist, type ArtifactStore } from '@appserving/shared/artifacts';
 import { artifactUrlChecker } from './adapters/artifact-check.ts';
 import { createClusterHealthMonitor } from './adapters/cluster-health.ts';
 import { createClusterProbe } from './adapters/cluster-probe.ts';
+import { securityWarnings } from './adapters/security-warnings.ts';
 import { createHousekeeping, type Housekeeping } from './adapters/housekeeping.ts';
 import { createOutboxRelay } from './adapters/outbox.ts';
 import { projectForNewApp } from './adapters/project.repository.ts';
@@ -57,11 +58,10 @@ export function createGateway(runtime: Runtime, config: GatewayConfig): ServiceU
     name: 'gateway',
     async start() {
       const startup = { log: runtime.log, timeoutMs: config.natsConnectTimeoutMs };
-      await retryDuringStartup('preparing access (admin token, local cluster)', () => prepareAccess({ db, box, config, log: runtime.log, developmentKey }), startup);
-      if (developmentKey) warnings.push('APPSERVING_SECRET_KEYS is not set: kubeconfigs and app secrets are encrypted with the public development key (docs/auth.md)');
-      if (await acceptsAnonymousClients(config.natsUrl)) {
-        const warning = `NATS at ${config.natsUrl.replace(/\/\/[^@/]*@/g, '//')} accepts clients without credentials: any process that reaches it may publish commands to the platform; give NATS users or credentials (docs/operations.md)`;
-        runtime.log.warn(warning);
+      await retryDuringStartup('preparing access (admin token, local cluster)', () => prepareAccess({ db, box, config: { ...config, clusterHosts }, log: runtime.log, developmentKey }), startup);
+      // prepareAccess has said so about the development key already; the rest is said here, once.
+      for (const warning of await securityWarnings({ developmentKey, natsUrl: config.natsUrl })) {
+        if (!warning.startsWith('APPSERVING_SECRET_KEYS')) runtime.log.warn(warning);
         warnings.push(warning);
       }
       store = await retryDuringStartup('opening the artifact store', () => createArtifactStore({ connection: runtime.messaging.nc, maxBytes: config.artifactMaxBytes }), startup);

@@ -60,7 +60,8 @@ export async function connectNats(settings: NatsSettings, log: Logger): Promise<
 export async function acceptsAnonymousClients(servers: string, timeoutMs = 2_000): Promise<boolean> {
   try {
     const nc = await connect({
-      servers: servers.split(',').map((s) => s.trim()).filter(Boolean),
+      // Without any user:password@ of the URLs: the question is what a client with no credentials gets.
+      servers: servers.split(',').map((s) => s.trim().replace(/\/\/[^@/]*@/, '//')).filter(Boolean),
       name: 'appserving-anonymous-probe',
       timeout: timeoutMs,
       reconnect: false,

@@ -13,6 +13,7 @@ import { createClusterHealthMonitor } from '../adapters/cluster-health.ts';
 import { createClusterProbe, type ClusterProbe } from '../adapters/cluster-probe.ts';
 import { createOutboxRelay, type OutboxRelay } from '../adapters/outbox.ts';
 import { projectForNewApp } from '../adapters/project.repository.ts';
+import { securityWarnings } from '../adapters/security-warnings.ts';
 import { frameworkErrors, gatewayApp } from '../app.ts';
 import { createApiToken } from '../auth/api-tokens.ts';
 import { visibleProjectIds } from '../auth/principal.ts';
@@ -123,6 +124,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   const probe = options.clusterProbe ?? createClusterProbe({ timeoutMs: 5_000 });
   const clusterHealth = createClusterHealthMonitor({ db: database.db, box, probe, intervalMs: 0, log });
   const revocations = principalCache ? shareRevocations(nc, principalCache) : undefined;
+  const warnings = await securityWarnings({ developmentKey: true, natsUrl: nats.url });
   await app.register(gatewayApp, {
     principalCache,
     ...(revocations ? { announceRevoked: revocations.announce } : {}),
@@ -136,6 +138,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     isShuttingDown: () => false,
     clusters: { addresses: { allowlist: options.clusterHostAllowlist ?? [{ host: '127.0.0.1' }], resolve: testResolver }, probe, health: clusterHealth },
     authThrottle: createAuthFailureThrottle({ limit: options.authFailureLimit ?? 20, windowMs: 60_000 }),
+    // Found the way the service finds them: this gateway's NATS takes anonymous clients, and its key is the development one.
+    warnings: () => warnings,
     apps: {
       db: database.db,
       outbox,
