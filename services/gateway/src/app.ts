@@ -91,7 +91,7 @@ export async function gatewayApp(app: FastifyInstance, deps: GatewayDeps): Promi
   await app.register(artifactsRoutes, { store: deps.artifacts });
   await app.register(clustersRoutes, { db: deps.db, box: deps.box, ...deps.clusters, outbox: deps.apps.outbox, source: deps.apps.source });
   await app.register(projectsRoutes, { db: deps.db });
-  await app.register(webSessionRoutes, { db: deps.db, box: deps.box });
+  await app.register(webSessionRoutes, { db: deps.db, box: deps.box, throttle: deps.authThrottle });
   if (deps.webDir !== undefined) await app.register(webRoutes, { dir: deps.webDir });
   await app.register(tokensRoutes, {
     db: deps.db,

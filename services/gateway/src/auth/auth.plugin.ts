@@ -126,7 +126,8 @@ export function isHttps(request: FastifyRequest): boolean {
 
 export const authPlugin = fp(auth, { name: 'appserving-auth', fastify: '5.x' });
 
-function throttled(reply: FastifyReply, retryMs: number): FastifyReply {
+/** 429 with Retry-After (whole seconds) for an address past its failed-authentication limit. */
+export function throttled(reply: FastifyReply, retryMs: number): FastifyReply {
   const seconds = Math.ceil(retryMs / 1000);
   return reply
     .code(429)

@@ -73,10 +73,13 @@ describe('failed authentication', () => {
   it(`is throttled per client address: after ${FAILURE_LIMIT} failures, 429 with Retry-After; a token known to be valid still passes`, async () => {
     // The admin token authenticates first: it is then known to be valid.
     expect((await fetch(`${gw.base}/apps`, { headers: { authorization: `Bearer ${gw.adminToken}` } })).status).toBe(200);
+    const signIn = (token: string) => fetch(`${gw.base}/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) });
+    // Failures of both kinds count: a bearer token on the API, and a console sign-in.
     const failures: number[] = [];
-    for (let i = 0; i < FAILURE_LIMIT; i += 1) {
+    for (let i = 0; i < FAILURE_LIMIT - 2; i += 1) {
       failures.push((await fetch(`${gw.base}/apps`, { headers: { authorization: `Bearer aps_not-a-token-${i}` } })).status);
     }
+    for (let i = 0; i < 2; i += 1) failures.push((await signIn(`aps_not-a-token-either-${i}`)).status);
     expect(failures).toEqual(Array(FAILURE_LIMIT).fill(401));
 
     const throttled = await fetch(`${gw.base}/apps`, { headers: { authorization: 'Bearer aps_one-more' } });
@@ -89,8 +92,13 @@ describe('failed authentication', () => {
     expect((await fetch(`${gw.base}/apps`, { headers: { authorization: 'Basic eDp5' } })).status).toBe(429);
     expect((await fetch(`${gw.base}/apps`)).status).toBe(401);
 
-    // The valid token is not locked out by its neighbours on the same address.
+    const throttledSignIn = await signIn('aps_guess');
+    expect(throttledSignIn.status).toBe(429);
+    expect(Number(throttledSignIn.headers.get('retry-after'))).toBeGreaterThanOrEqual(retryAfter - 1);
+
+    // The valid token is not locked out by its neighbours on the same address, on the API or at sign-in.
     expect((await fetch(`${gw.base}/apps`, { headers: { authorization: `Bearer ${gw.adminToken}` } })).status).toBe(200);
+    expect((await signIn(gw.adminToken)).status).toBe(200);
     // Probes and the docs need no token and are not throttled.
     expect((await fetch(`${gw.base}/healthz`)).status).toBe(200);
   });
