@@ -11,6 +11,7 @@ import { checkImageReference, createArtifactStore, type HostResolver } from '@ap
 import { artifactUrlChecker } from '../adapters/artifact-check.ts';
 import { createClusterHealthMonitor } from '../adapters/cluster-health.ts';
 import { createClusterProbe, type ClusterProbe } from '../adapters/cluster-probe.ts';
+import { inspectKubeconfig } from '../domain/kubeconfig.ts';
 import { createOutboxRelay, type OutboxRelay } from '../adapters/outbox.ts';
 import { projectForNewApp } from '../adapters/project.repository.ts';
 import { securityWarnings } from '../adapters/security-warnings.ts';
@@ -72,6 +73,26 @@ export interface TestGatewayOptions {
  */
 export const testResolver: HostResolver = async (host) => (host === 'metadata.test' ? ['169.254.169.254'] : host === 'internal.test' ? ['10.1.2.3'] : ['93.184.215.14']);
 
+/**
+ * The real probe, kept on this machine (no connection leaves it in tests, DESIGN.md §7): a kubeconfig whose API
+ * server is not on loopback, or that names a proxy, is answered `unreachable` without a connection being tried.
+ */
+function loopbackOnly(probe: ClusterProbe): ClusterProbe {
+  return async (kubeconfig) => {
+    let local: boolean;
+    try {
+      const summary = inspectKubeconfig(kubeconfig);
+      const host = new URL(summary.apiServerUrl).hostname;
+      local = summary.proxyUrl === undefined && (host === '127.0.0.1' || host === '[::1]' || host === 'localhost');
+    } catch {
+      // Not a kubeconfig the platform takes (the routes inspect it first): nothing to connect to.
+      local = false;
+    }
+    if (local) return probe(kubeconfig);
+    return { status: 'unreachable', message: 'the test gateway connects to API servers on 127.0.0.1 only', version: null, missing_permissions: [], checked_at: new Date().toISOString() };
+  };
+}
+
 export const defaultDatabaseServer = process.env.APPSERVING_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
@@ -121,7 +142,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   const artifacts = await createArtifactStore({ connection: nc, maxBytes: options.artifactMaxBytes ?? 1024 * 1024 });
   const app = Fastify({ loggerInstance: httpLog, bodyLimit: 4 * 1024 * 1024, frameworkErrors });
   const principalCache = createPrincipalCache({ ttlMs: options.tokenCacheMs ?? 10_000 });
-  const probe = options.clusterProbe ?? createClusterProbe({ timeoutMs: 5_000 });
+  const probe = options.clusterProbe ?? loopbackOnly(createClusterProbe({ timeoutMs: 5_000 }));
   const clusterHealth = createClusterHealthMonitor({ db: database.db, box, probe, intervalMs: 0, log });
   const revocations = principalCache ? shareRevocations(nc, principalCache) : undefined;
   const warnings = await securityWarnings({ developmentKey: true, natsUrl: nats.url });
