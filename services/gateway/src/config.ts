@@ -97,7 +97,7 @@ export const gatewaySettings = {
     env: 'APPSERVING_AUTH_FAILURE_LIMIT',
     schema: Type.Integer({ minimum: 1 }),
     default: 20,
-    description: 'Failed authentications (an unknown or revoked token, a malformed Authorization header, an expired console session) one client address may make per APPSERVING_AUTH_FAILURE_WINDOW_MS; after that its requests get 429 with Retry-After until the window ends, except those with a token the gateway already knows to be valid.',
+    description: 'Failed authentications (an unknown or revoked token, a malformed Authorization header, an expired console session, a console sign-in with an unknown token) one client address may make per APPSERVING_AUTH_FAILURE_WINDOW_MS; after that its requests get 429 with Retry-After until the window ends, except those with a token the gateway already knows to be valid.',
   }),
   authFailureWindowMs: setting({
     env: 'APPSERVING_AUTH_FAILURE_WINDOW_MS',
