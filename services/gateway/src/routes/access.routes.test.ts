@@ -16,16 +16,17 @@ import {
   registerOpsRoutes,
   type Database,
   type DatabaseHandle,
+  type Logger,
   type SecretBox,
 } from '@appserving/shared';
 import { createThrowawayDatabase } from '@appserving/shared/testing';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type InjectOptions } from 'fastify';
 import type { Kysely } from 'kysely';
 import { Registry } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { kubeconfigAad, loadKubeconfig, registerLocalCluster } from '../adapters/cluster.repository.ts';
 import { createClusterHealthMonitor } from '../adapters/cluster-health.ts';
-import type { ClusterProbe } from '../adapters/cluster-probe.ts';
+import type { ClusterHealth, ClusterProbe } from '../adapters/cluster-probe.ts';
 import { bootstrapAdminToken, hashApiToken } from '../auth/api-tokens.ts';
 import { authPlugin } from '../auth/auth.plugin.ts';
 import { assertProjectAccess } from '../auth/principal.ts';
@@ -470,6 +471,51 @@ describe('clusters, projects and tokens', () => {
     const refused = await call({ method: 'GET', url: '/projects', token: body.token });
     expect(refused.status).toBe(401);
     expect(refused.headers['www-authenticate']).toMatch(/invalid_token/);
+  });
+});
+
+describe('cluster health', () => {
+  it('is checked when first asked for, re-checked once stale, and each change of state is logged once', async () => {
+    const { id, kubeconfig: watched } = await registerCluster('health-watched');
+    let now = 1_000_000;
+    // The watched cluster answers these in turn; the other clusters of this file are always fine.
+    const answers: ClusterHealth['status'][] = ['ok', 'unreachable', 'unreachable', 'ok'];
+    let calls = 0;
+    const probe: ClusterProbe = async (kubeconfig) => {
+      let status: ClusterHealth['status'] = 'ok';
+      // The probe gets the cluster's kubeconfig, decrypted.
+      if (kubeconfig === watched.text) {
+        status = answers[Math.min(calls, answers.length - 1)] as ClusterHealth['status'];
+        calls += 1;
+      }
+      return { status, message: status, version: status === 'ok' ? 'v1.36.3' : null, missing_permissions: [], checked_at: new Date(now).toISOString() };
+    };
+    const logged: [string, string][] = [];
+    const log = {
+      warn: (_o: unknown, message: string) => logged.push(['warn', message]),
+      info: (_o: unknown, message: string) => logged.push(['info', message]),
+    } as unknown as Logger;
+    const monitor = createClusterHealthMonitor({ db, box, probe, intervalMs: 60_000, log, now: () => now });
+    monitor.start();
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+    await vi.waitFor(() => expect(monitor.get(id)?.status).toBe('ok'));
+    const afterStart = calls;
+    // Fresh: read without a new check.
+    now += 30_000;
+    expect(monitor.get(id)?.status).toBe('ok');
+    await settle();
+    expect(calls).toBe(afterStart);
+    // Stale: the old result is shown while a new check runs.
+    now += 31_000;
+    expect(monitor.get(id)?.status).toBe('ok');
+    await vi.waitFor(() => expect(monitor.get(id)?.status).toBe('unreachable'));
+    expect(await monitor.check(id)).toMatchObject({ status: 'unreachable' });
+    expect(await monitor.check(id)).toMatchObject({ status: 'ok' });
+    expect(logged.filter(([, m]) => m === 'cluster is not healthy')).toHaveLength(1);
+    expect(logged.filter(([, m]) => m === 'cluster is healthy again')).toHaveLength(1);
+    // A removed cluster cannot be opened any more: its check says so instead of throwing.
+    expect(await monitor.check(randomUUID())).toMatchObject({ status: 'error', message: expect.stringContaining('cannot be opened') });
+    await monitor.stop();
   });
 });
 
