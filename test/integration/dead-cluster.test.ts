@@ -39,7 +39,7 @@ function errorsLogged(): string {
   return platform
     .output()
     .split('\n')
-    .filter((line) => /"level":(50|60)/.test(line))
+    .filter((line) => /"level":"(error|fatal)"/.test(line))
     .slice(-5)
     .join('\n');
 }

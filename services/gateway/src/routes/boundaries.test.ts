@@ -1,6 +1,7 @@
 import { connect as tcpConnect } from 'node:net';
 import { acceptsAnonymousClients } from '@appserving/shared';
 import { startTestNatsServer } from '@appserving/shared/testing';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { securityWarnings } from '../adapters/security-warnings.ts';
 import { startTestGateway, type TestGateway } from '../testing/test-gateway.ts';
@@ -172,5 +173,41 @@ describe('security warnings', () => {
     } finally {
       await locked.dispose();
     }
+  });
+});
+
+describe('a change that meets a concurrent status write', () => {
+  it('is run again when Postgres picks it as a deadlock victim, instead of answering 500', { timeout: 20_000 }, async () => {
+    const auth = { authorization: `Bearer ${gw.adminToken}`, 'content-type': 'application/json' };
+    const created = await fetch(`${gw.base}/apps`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ name: 'deadlocked', task_type: 'deploy', image_url: `127.0.0.1:5000/d/app@sha256:${'e'.repeat(64)}`, resource_spec: 'small' }),
+    });
+    expect(created.status).toBe(202);
+    const appId = ((await created.json()) as { app: { id: string } }).app.id;
+    const db = gw.database.db;
+    const waitingOnLocks = async () =>
+      Number((await sql<{ n: string }>`select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`.execute(db)).rows[0]?.n ?? 0);
+
+    // What the watcher does when it records a status: the operation first, then the app. Here it holds the
+    // operation while the delete (app first, then operations) waits for it, then reaches for the app: a deadlock
+    // that Postgres breaks by rolling back the delete's transaction, the first one to wait.
+    let deleted: Promise<Response> | undefined;
+    await db.transaction().execute(async (trx) => {
+      await trx.updateTable('operations').set({ status: 'running' }).where('app_id', '=', appId).where('status', '=', 'pending').execute();
+      deleted = fetch(`${gw.base}/apps/${appId}`, { method: 'DELETE', headers: { authorization: auth.authorization } });
+      const deadline = Date.now() + 5_000;
+      while ((await waitingOnLocks()) === 0) {
+        if (Date.now() > deadline) throw new Error('the delete never waited for the operation');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await trx.updateTable('apps').set({ status: 'deploying' }).where('id', '=', appId).execute();
+    });
+    const answer = (await deleted) as Response;
+    const body = (await answer.json()) as { operation?: { kind: string }; error?: unknown };
+    expect(answer.status, JSON.stringify(body)).toBe(202);
+    expect(body.operation?.kind).toBe('delete');
+    expect(gw.logs.some((line) => JSON.stringify(line).includes('deadlock detected'))).toBe(false);
   });
 });
