@@ -1,6 +1,6 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { httpErrorBodyOf, httpStatusOf, isAppServingError, registerOpsRoutes, type Database, type ReadinessCheck, type SecretBox } from '@appserving/shared';
+import { httpErrorBodyOf, httpStatusOf, isAppServingError, registerOpsRoutes, RetryableError, type Database, type ReadinessCheck, type SecretBox } from '@appserving/shared';
 import type { FastifyError, FastifyReply, FastifyRequest, FastifyInstance } from 'fastify';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -119,7 +119,11 @@ function frameworkCode(error: FastifyError): string {
 
 /** The one error handler: the shared error kinds map to their status; 5xx never shows internals. */
 export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
-  if (isAppServingError(error)) return reply.code(httpStatusOf(error)).send(httpErrorBodyOf(error));
+  if (isAppServingError(error)) {
+    // A 503 says when to come back when the error knows (the watcher's logs, a transaction that kept conflicting).
+    if (error instanceof RetryableError && error.retryAfterMs !== undefined) void reply.header('retry-after', String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))));
+    return reply.code(httpStatusOf(error)).send(httpErrorBodyOf(error));
+  }
   // fastify's own 4xx (malformed JSON, body too large, unsupported media type) pass through with their status. A
   // body declared larger than the limit is refused from its Content-Length, before it is read.
   if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
