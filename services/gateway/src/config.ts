@@ -79,7 +79,7 @@ export const gatewaySettings = {
     schema: Type.String(),
     default: '',
     description:
-      'Hosts (`host` or `host:port`, comma-separated) a registered cluster\'s API server, proxy-url or prometheus_url may name although they resolve to loopback, private or link-local addresses; a proxy-url must be listed to be used at all, and only a listed API server may be reached over plain http (docs/auth.md). The `local` cluster of APPSERVING_LOCAL_CLUSTER_KUBECONFIG needs no entry.',
+      'Hosts (`host` or `host:port`, comma-separated) a registered cluster\'s API server, proxy-url or prometheus_url may name although they resolve to loopback, private or link-local addresses; a proxy-url must be listed to be used at all, and only a listed API server may be reached over plain http (docs/auth.md). The `local` cluster of APPSERVING_LOCAL_CLUSTER_KUBECONFIG (and its Prometheus) may be on loopback, over http too, without an entry; anywhere else (e.g. `kubernetes.default.svc` from inside the cluster) it needs one like any other.',
   }),
   clusterProbeTimeoutMs: setting({
     env: 'APPSERVING_CLUSTER_PROBE_TIMEOUT_MS',
@@ -97,7 +97,7 @@ export const gatewaySettings = {
     env: 'APPSERVING_AUTH_FAILURE_LIMIT',
     schema: Type.Integer({ minimum: 1 }),
     default: 20,
-    description: 'Failed authentications (an unknown or revoked token, a malformed Authorization header, an expired console session) one client address may make per APPSERVING_AUTH_FAILURE_WINDOW_MS; after that its requests get 429 with Retry-After until the window ends, except those with a token the gateway already knows to be valid.',
+    description: 'Failed authentications (an unknown or revoked token, a malformed Authorization header, an expired console session, a console sign-in with an unknown token) one client address may make per APPSERVING_AUTH_FAILURE_WINDOW_MS; after that its requests get 429 with Retry-After until the window ends, except those with a token the gateway already knows to be valid.',
   }),
   authFailureWindowMs: setting({
     env: 'APPSERVING_AUTH_FAILURE_WINDOW_MS',

@@ -3,15 +3,20 @@ import type { ConfigOf, Runtime, ServiceUnit } from '@appserving/shared';
 import { releaseSecretsAad, retryDuringStartup, secretBoxFromConfig } from '@appserving/shared';
 import Fastify from 'fastify';
 import { Histogram } from 'prom-client';
-import { checkImageReference, createArtifactStore, parseArtifactHostAllowlist, type ArtifactStore } from '@appserving/shared/artifacts';
+import { checkImageReference, createArtifactStore, parseArtifactHostAllowlist, parseHostAllowlist, type ArtifactStore } from '@appserving/shared/artifacts';
 import { artifactUrlChecker } from './adapters/artifact-check.ts';
+import { createClusterHealthMonitor } from './adapters/cluster-health.ts';
+import { createClusterProbe } from './adapters/cluster-probe.ts';
+import { securityWarnings } from './adapters/security-warnings.ts';
 import { createHousekeeping, type Housekeeping } from './adapters/housekeeping.ts';
 import { createOutboxRelay } from './adapters/outbox.ts';
 import { projectForNewApp } from './adapters/project.repository.ts';
 import { frameworkErrors, gatewayApp } from './app.ts';
 import { prepareAccess } from './auth/access-startup.ts';
 import { visibleProjectIds } from './auth/principal.ts';
+import { createAuthFailureThrottle } from './auth/failure-throttle.ts';
 import { createPrincipalCache, shareRevocations } from './auth/principal-cache.ts';
+import { CLUSTER_HOST_ALLOWLIST_SETTING } from './domain/cluster-addresses.ts';
 import type { gatewaySettings } from './config.ts';
 
 export type GatewayConfig = ConfigOf<typeof gatewaySettings>;
@@ -23,6 +28,9 @@ export function createGateway(runtime: Runtime, config: GatewayConfig): ServiceU
   const db = runtime.database.db;
   const { box, developmentKey } = secretBoxFromConfig(config);
   const allowlist = parseArtifactHostAllowlist(config.artifactHostAllowlist);
+  const clusterHosts = parseHostAllowlist(config.clusterHostAllowlist, CLUSTER_HOST_ALLOWLIST_SETTING);
+  const probe = createClusterProbe({ timeoutMs: config.clusterProbeTimeoutMs });
+  const clusterHealth = createClusterHealthMonitor({ db, box, probe, intervalMs: config.clusterHealthIntervalMs, log: runtime.log.child({ component: 'cluster-health' }) });
   const outbox = createOutboxRelay({ db, publisher: runtime.messaging.publisher, log: runtime.log.child({ component: 'outbox' }) });
   const app = Fastify({
     loggerInstance: runtime.log.child({ component: 'http' }),
@@ -35,6 +43,9 @@ export function createGateway(runtime: Runtime, config: GatewayConfig): ServiceU
   let store: ArtifactStore | undefined;
   let housekeeping: Housekeeping | undefined;
   const principalCache = createPrincipalCache({ ttlMs: config.tokenCacheMs });
+  const authThrottle = createAuthFailureThrottle({ limit: config.authFailureLimit, windowMs: config.authFailureWindowMs });
+  // What an operator must hear about at start and sees in /readyz for as long as it holds.
+  const warnings: string[] = [];
   const nc = runtime.messaging.nc;
   const createBatchSize = new Histogram({
     name: 'appserving_gateway_create_batch_size',
@@ -47,7 +58,12 @@ export function createGateway(runtime: Runtime, config: GatewayConfig): ServiceU
     name: 'gateway',
     async start() {
       const startup = { log: runtime.log, timeoutMs: config.natsConnectTimeoutMs };
-      await retryDuringStartup('preparing access (admin token, local cluster)', () => prepareAccess({ db, box, config, log: runtime.log, developmentKey }), startup);
+      await retryDuringStartup('preparing access (admin token, local cluster)', () => prepareAccess({ db, box, config: { ...config, clusterHosts }, log: runtime.log, developmentKey }), startup);
+      // prepareAccess has said so about the development key already; the rest is said here, once.
+      for (const warning of await securityWarnings({ developmentKey, natsUrl: config.natsUrl })) {
+        if (!warning.startsWith('APPSERVING_SECRET_KEYS')) runtime.log.warn(warning);
+        warnings.push(warning);
+      }
       store = await retryDuringStartup('opening the artifact store', () => createArtifactStore({ connection: runtime.messaging.nc, maxBytes: config.artifactMaxBytes }), startup);
       const artifacts = store;
       housekeeping = createHousekeeping({
@@ -70,6 +86,9 @@ export function createGateway(runtime: Runtime, config: GatewayConfig): ServiceU
         js: runtime.messaging.js,
         nc,
         webDir: config.webDir === 'off' ? undefined : config.webDir || repositoryWebDir,
+        clusters: { addresses: { allowlist: clusterHosts }, probe, health: clusterHealth },
+        authThrottle,
+        warnings: () => warnings,
         apps: {
           db,
           outbox,
@@ -89,12 +108,14 @@ export function createGateway(runtime: Runtime, config: GatewayConfig): ServiceU
       });
       outbox.start();
       housekeeping.start();
+      clusterHealth.start();
       const address = await app.listen({ host: config.httpHost, port: config.httpPort });
       runtime.log.info({ address }, 'gateway listening');
     },
     // The gateway consumes nothing; the outbox relay stops before NATS drains.
     stopConsuming: async () => {
       await housekeeping?.stop();
+      await clusterHealth.stop();
       await outbox.stop();
     },
     closeServer: () => app.close(),

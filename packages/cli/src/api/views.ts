@@ -58,6 +58,8 @@ export interface ClusterView {
   api_server_url: string;
   is_default: boolean;
   prometheus_url: string | null;
+  /** The gateway's last test call to the cluster (docs/auth.md, "Clusters"). */
+  health?: { status: 'ok' | 'unreachable' | 'unauthorized' | 'forbidden' | 'error' | 'unknown'; message: string; version: string | null; checked_at: string | null };
   created_at: string;
 }
 

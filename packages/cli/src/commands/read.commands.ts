@@ -131,8 +131,8 @@ export async function clustersCommand(ctx: Context): Promise<number> {
     clusters.length === 0
       ? 'No clusters registered (an admin registers them with POST /clusters).'
       : table(
-          ['NAME', 'DEFAULT', 'API SERVER', 'PROMETHEUS', 'ID'],
-          clusters.map((c) => [c.name, c.is_default ? 'yes' : '', c.api_server_url, c.prometheus_url ?? '-', c.id]),
+          ['NAME', 'DEFAULT', 'API SERVER', 'HEALTH', 'PROMETHEUS', 'ID'],
+          clusters.map((c) => [c.name, c.is_default ? 'yes' : '', c.api_server_url, c.health?.status ?? '-', c.prometheus_url ?? '-', c.id]),
         );
   ctx.result(human, { clusters });
   return ExitCode.ok;

@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
-import { InputError } from '../errors/index.ts';
+import { TooLargeError } from '../errors/index.ts';
 
 /** 512 MiB: larger than any reasonable fat jar, small enough that one upload cannot fill the object store. */
 export const DEFAULT_ARTIFACT_MAX_BYTES = 512 * 1024 * 1024;
@@ -37,9 +37,9 @@ export class ArtifactMeter {
   }
 }
 
-export function tooLarge(source: string, maxBytes: number, declared?: number): InputError {
+export function tooLarge(source: string, maxBytes: number, declared?: number): TooLargeError {
   const announced = declared === undefined ? '' : ` (it announces ${formatBytes(declared)})`;
-  return new InputError('artifact_too_large', `${source} is larger than the artifact size limit of ${formatBytes(maxBytes)}${announced}`, {
+  return new TooLargeError('artifact_too_large', `${source} is larger than the artifact size limit of ${formatBytes(maxBytes)}${announced}`, {
     details: { max_bytes: maxBytes, ...(declared === undefined ? {} : { declared_bytes: declared }) },
   });
 }

@@ -149,20 +149,24 @@ export const systemResolver: HostResolver = async (hostname) =>
  * (`nexus.internal`, `10.0.0.5:8081`, `[fd00::5]:443`). Throws an InputError naming a bad entry.
  */
 export function parseArtifactHostAllowlist(value: string | undefined): AllowlistEntry[] {
+  return parseHostAllowlist(value, ARTIFACT_HOST_ALLOWLIST_SETTING);
+}
+
+/** Parses a comma-separated list of `host` or `host:port` entries of the setting `setting` (named when one is bad). */
+export function parseHostAllowlist(value: string | undefined, setting: string): AllowlistEntry[] {
   if (!value) return [];
   return value
     .split(',')
     .map((entry) => entry.trim())
     .filter(Boolean)
-    .map(parseAllowlistEntry);
+    .map((entry) => parseAllowlistEntry(entry, setting));
 }
 
-function parseAllowlistEntry(entry: string): AllowlistEntry {
+function parseAllowlistEntry(entry: string, setting: string): AllowlistEntry {
   const match = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry) ?? (entry.split(':').length > 2 ? [entry, entry, undefined] : /^([^:/\s]+)(?::(\d+))?$/.exec(entry));
   const host = match?.[1];
   const port = match?.[2] === undefined ? undefined : Number(match[2]);
-  const invalid = () =>
-    new InputError('artifact_host_allowlist', `${ARTIFACT_HOST_ALLOWLIST_SETTING} entry "${entry}" is not a host or host:port`);
+  const invalid = () => new InputError('host_allowlist_invalid', `${setting} entry "${entry}" is not a host or host:port`);
   if (!host || (port !== undefined && (port < 1 || port > 65_535))) throw invalid();
   try {
     // The URL parser canonicalises the host exactly as it does for artifact URLs, so they compare equal.
@@ -173,7 +177,8 @@ function parseAllowlistEntry(entry: string): AllowlistEntry {
   }
 }
 
-function isAllowlisted(url: URL, port: number, allowlist: readonly AllowlistEntry[]): boolean {
+/** Whether a URL's host (and port: the scheme's default when it names none) is on an allowlist. */
+export function isAllowlisted(url: URL, port: number, allowlist: readonly AllowlistEntry[]): boolean {
   return allowlist.some((entry) => entry.host === url.hostname && (entry.port === undefined || entry.port === port));
 }
 
@@ -191,15 +196,19 @@ export interface HostRefusalWording {
 
 /**
  * Resolves a host once (an IP literal is its own answer) and refuses it if any address it has is in a refused range
- * (unless `allowlisted`). Returns the addresses, which are the only ones a connection may then use.
+ * (unless `allowlisted`; `allowLoopback` lets loopback addresses alone through, for a caller that connects to this
+ * machine on purpose). Returns the addresses, which are the only ones a connection may then use.
  */
-export async function checkHostAddresses(hostname: string, options: { resolve?: HostResolver; allowlisted?: boolean; wording: HostRefusalWording }): Promise<string[]> {
+export async function checkHostAddresses(
+  hostname: string,
+  options: { resolve?: HostResolver; allowlisted?: boolean; allowLoopback?: boolean; wording: HostRefusalWording },
+): Promise<string[]> {
   const bare = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
   const addresses = isIP(bare) ? [bare] : await resolveHost(bare, options.resolve ?? systemResolver, options.wording);
   if (!options.allowlisted) {
     for (const address of addresses) {
       const blocked = classifyAddress(address);
-      if (blocked) throw refusal(hostname, bare, address, blocked, options.wording);
+      if (blocked && !(options.allowLoopback && blocked.category === 'loopback')) throw refusal(hostname, bare, address, blocked, options.wording);
     }
   }
   return addresses;

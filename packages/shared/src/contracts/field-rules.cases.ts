@@ -132,7 +132,6 @@ export const fieldCases: readonly FieldCase[] = [
     ['nginx:1.27', 'accept', 'accept'],
     ['registry.example.com:5000/team/app:1.4.2', 'accept', 'accept'],
     ['registry.example.com/team/app@sha256:' + 'a'.repeat(64), 'accept', 'accept'],
-    ['169.254.169.254/latest:1', 'accept', 'accept'], // the grammar takes it; the registry policy refuses it (image-registry.guard.ts)
     ['UPPER/Case', 'refuse', 'accept', 'OCI repository names are lower case: no registry serves this'],
     ['nginx:1; rm -rf /', 'refuse', 'accept', 'not an image reference'],
     ['-oProxyCommand=x', 'refuse', 'accept', 'not an image reference'],

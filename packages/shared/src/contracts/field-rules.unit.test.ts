@@ -91,7 +91,7 @@ describe('commands of any producer are held to the same rules', () => {
 
   it('dead-letters a build command whose env name the API would refuse, naming it', () => {
     const event = createCloudEvent(BuildCommandV1, { id: crypto.randomUUID(), source: '/other', data: { release: ref, spec: spec({ artifact_url: 'https://x.example/a.jar' }), then_deploy: true } });
-    (event.data.spec.env)['A: b'] = 'x';
+    event.data.spec.env['A: b'] = 'x';
     expect(() => decodeCloudEvent(bytes(event), [BuildCommandV1])).toThrow(/\/spec\/env\/A: b/);
   });
 

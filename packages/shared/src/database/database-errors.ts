@@ -22,3 +22,13 @@ export function isRefusedByPostgres(error: unknown): boolean {
   // rule, P0 PL/pgSQL raise.
   return typeof severity === 'string' && typeof code === 'string' && /^(22|23|40|42|P0)[0-9A-Z]{3}$/.test(code);
 }
+
+/**
+ * Whether Postgres rolled a transaction back because it met a concurrent one (a deadlock, or a serialization
+ * failure): it wrote nothing, and the same transaction run again will most likely go through.
+ */
+export function isTransactionConflict(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code } = error as { code?: unknown };
+  return code === '40P01' || code === '40001';
+}

@@ -9,7 +9,7 @@ export {
   withDatabaseName,
 } from './database-admin.ts';
 export type { EnsureDatabaseOptions, ThrowawayDatabase } from './database-admin.ts';
-export { isRefusedByPostgres, isUniqueViolation } from './database-errors.ts';
+export { isRefusedByPostgres, isTransactionConflict, isUniqueViolation } from './database-errors.ts';
 export { createMigrator, migrateToLatest, MigrationError, migrations } from './migrate.ts';
 export type { MigrationLogger } from './migrate.ts';
 export * from './schema.ts';

@@ -1,4 +1,4 @@
-import { isAppServingError, type AppServingError } from './errors.ts';
+import { isAppServingError, TooLargeError, type AppServingError } from './errors.ts';
 
 /** HTTP status for each error kind; anything that is not an AppServingError is a 500. */
 const httpStatusByKind = {
@@ -9,6 +9,7 @@ const httpStatusByKind = {
 } as const satisfies Record<AppServingError['kind'], number>;
 
 export function httpStatusOf(error: unknown): number {
+  if (error instanceof TooLargeError) return 413;
   return isAppServingError(error) ? httpStatusByKind[error.kind] : 500;
 }
 

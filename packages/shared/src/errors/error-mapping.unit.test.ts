@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConflictError, InputError, NotFoundError, RetryableError } from './errors.ts';
+import { ConflictError, InputError, NotFoundError, RetryableError, TooLargeError } from './errors.ts';
 import { backoffDelay, httpErrorBodyOf, httpStatusOf, messageDispositionOf } from './error-mapping.ts';
 
 const policy = { maxDeliveries: 5, baseDelayMs: 1_000, maxDelayMs: 10_000 };
@@ -11,6 +11,9 @@ describe('error mapping', () => {
     expect(httpStatusOf(new ConflictError('operation_in_flight', 'x'))).toBe(409);
     expect(httpStatusOf(new RetryableError('nats_unavailable', 'x'))).toBe(503);
     expect(httpStatusOf(new TypeError('bug'))).toBe(500);
+    // Too large is input (never retried) that HTTP says with its own status.
+    expect(httpStatusOf(new TooLargeError('payload_too_large', 'x'))).toBe(413);
+    expect(messageDispositionOf(new TooLargeError('artifact_too_large', 'x'), 1, policy)).toMatchObject({ action: 'term' });
   });
 
   it('passes 4xx details through and hides internal errors', () => {

@@ -27,7 +27,12 @@ export abstract class AppServingError extends Error {
 /** The request or message is wrong and will stay wrong: never retried. */
 export class InputError extends AppServingError {
   readonly kind = 'input';
-  override readonly name = 'InputError';
+  override readonly name: string = 'InputError';
+}
+
+/** Input that is too large to take (an upload past the size limit, a body declared larger than allowed): 413. */
+export class TooLargeError extends InputError {
+  override readonly name: string = 'TooLargeError';
 }
 
 export class NotFoundError extends AppServingError {

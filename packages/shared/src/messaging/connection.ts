@@ -52,6 +52,28 @@ export async function connectNats(settings: NatsSettings, log: Logger): Promise<
   }
 }
 
+/**
+ * Whether the NATS servers take a client that presents no credentials at all: then any process that reaches them
+ * may publish commands (and read every event). One short connection attempt, closed at once; false when it is
+ * refused or does not answer in time.
+ */
+export async function acceptsAnonymousClients(servers: string, timeoutMs = 2_000): Promise<boolean> {
+  try {
+    const nc = await connect({
+      // Without any user:password@ of the URLs: the question is what a client with no credentials gets.
+      servers: servers.split(',').map((s) => s.trim().replace(/\/\/[^@/]*@/, '//')).filter(Boolean),
+      name: 'appserving-anonymous-probe',
+      timeout: timeoutMs,
+      reconnect: false,
+      noAsyncTraces: true,
+    });
+    await nc.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function watchStatus(nc: NatsConnection, log: Logger): Promise<void> {
   for await (const status of nc.status()) {
     switch (status.type) {

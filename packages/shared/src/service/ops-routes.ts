@@ -11,7 +11,16 @@ export interface ReadinessCheck {
  * `/healthz` (the process is alive), `/readyz` (every dependency answers; each check named in the body) and
  * `/metrics` (Prometheus). Registered on the gateway's API server and on each worker's small ops server.
  */
-export function registerOpsRoutes(app: FastifyInstance, deps: { registry: Registry; checks: readonly ReadinessCheck[]; isShuttingDown: () => boolean }): void {
+export function registerOpsRoutes(
+  app: FastifyInstance,
+  deps: {
+    registry: Registry;
+    checks: readonly ReadinessCheck[];
+    isShuttingDown: () => boolean;
+    /** What an operator should know that does not make the service unready (e.g. an unauthenticated NATS): `warnings`. */
+    warnings?: () => readonly string[];
+  },
+): void {
   // Probes and scrapes come every few seconds: logged only when something is wrong.
   const quiet = { logLevel: 'warn' as const };
   app.get('/healthz', quiet, async () => ({ status: 'ok' }));
@@ -31,7 +40,8 @@ export function registerOpsRoutes(app: FastifyInstance, deps: { registry: Regist
       }),
     );
     const ready = results.every(([, r]) => r.ok);
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready', checks: Object.fromEntries(results) });
+    const warnings = deps.warnings?.() ?? [];
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready', checks: Object.fromEntries(results), ...(warnings.length > 0 ? { warnings } : {}) });
   });
 
   app.get('/metrics', quiet, async (_request, reply) => {

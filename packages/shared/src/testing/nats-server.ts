@@ -29,7 +29,8 @@ export function natsServerBinary(): string {
   return found;
 }
 
-export async function startTestNatsServer(): Promise<TestNatsServer> {
+/** `args`: more nats-server flags, e.g. `['--user', 'u', '--pass', 'p']` for a server that refuses anonymous clients. */
+export async function startTestNatsServer(options: { args?: readonly string[] } = {}): Promise<TestNatsServer> {
   const binary = natsServerBinary();
   const port = await freePort();
   const storeParent = await mkdtemp(join(tmpdir(), 'appserving-nats-'));
@@ -37,12 +38,12 @@ export async function startTestNatsServer(): Promise<TestNatsServer> {
   let generation = 0;
   let child: ChildProcess | undefined;
 
-  const start = async (options?: { wipe?: boolean }) => {
-    if (options?.wipe) {
+  const start = async (startOptions?: { wipe?: boolean }) => {
+    if (startOptions?.wipe) {
       generation += 1;
       storeDir = join(storeParent, `store-${generation}`);
     }
-    child = spawn(binary, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = spawn(binary, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir, ...(options.args ?? [])], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4_000)));
     const exited = new Promise<never>((_, reject) =>

@@ -240,6 +240,7 @@ export const en = {
     title: 'Clusters',
     name: 'Name',
     server: 'API server',
+    health: 'Health',
     default: 'Default',
     created: 'Registered',
     remove: 'Remove',

@@ -242,6 +242,7 @@ export const ko: Messages = {
     title: '클러스터',
     name: '이름',
     server: 'API 서버',
+    health: '상태',
     default: '기본',
     created: '등록 시각',
     remove: '제거',

@@ -13,8 +13,11 @@ import {
   type PodPlacement,
   type SecretBox,
 } from '@appserving/shared';
-import { sql, type Kysely } from 'kysely';
-import { inspectKubeconfig } from '../domain/kubeconfig.ts';
+import type { AllowlistEntry, HostResolver } from '@appserving/shared/artifacts';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { DeletingApp } from './app-delete.ts';
+import { checkClusterAddresses } from '../domain/cluster-addresses.ts';
+import { inspectKubeconfig, type KubeconfigSummary } from '../domain/kubeconfig.ts';
 
 /** What the API shows of a cluster: never its kubeconfig. */
 export interface ClusterView {
@@ -24,10 +27,11 @@ export interface ClusterView {
   is_default: boolean;
   prometheus_url: string | null;
   placement: PodPlacement | null;
+  image_registries: string[] | null;
   created_at: Date;
 }
 
-const viewColumns = ['id', 'name', 'api_server_url', 'is_default', 'prometheus_url', 'placement', 'created_at'] as const;
+const viewColumns = ['id', 'name', 'api_server_url', 'is_default', 'prometheus_url', 'placement', 'image_registries', 'created_at'] as const;
 
 export { kubeconfigAad };
 
@@ -43,20 +47,35 @@ export async function listClusters(db: Kysely<Database>, visible: readonly strin
   return query.orderBy('name').execute();
 }
 
+export interface ClusterRegistration {
+  name: string;
+  kubeconfig: string;
+  makeDefault?: boolean;
+  prometheusUrl?: string;
+  placement?: PodPlacement;
+  imageRegistries?: string[];
+}
+
 /**
- * Registers a cluster with its kubeconfig, encrypted and bound to the new row's id. `makeDefault` moves the
- * default here; the first cluster becomes the default anyway.
+ * Checks a registration before anything is stored (kubeconfig shape, placement): what a schema cannot. Returns what
+ * the kubeconfig says about itself, for the address rules and the test call that come next.
  */
-export async function registerCluster(
-  db: Kysely<Database>,
-  box: SecretBox,
-  request: { name: string; kubeconfig: string; makeDefault?: boolean; prometheusUrl?: string; placement?: PodPlacement },
-): Promise<ClusterView> {
-  const { apiServerUrl } = inspectKubeconfig(request.kubeconfig);
+export function inspectRegistration(request: ClusterRegistration): KubeconfigSummary {
+  const summary = inspectKubeconfig(request.kubeconfig);
   const problems = request.placement ? placementProblems(request.placement) : [];
   if (problems.length > 0) {
     throw new InputError('placement_invalid', `placement: ${problems.join('; ')}`, { details: { field: 'placement', problems } });
   }
+  return summary;
+}
+
+/**
+ * Registers a cluster with its kubeconfig, encrypted and bound to the new row's id. `makeDefault` moves the
+ * default here; the first cluster becomes the default anyway. The caller has checked it (`inspectRegistration`,
+ * the address rules and the test call).
+ */
+export async function registerCluster(db: Kysely<Database>, box: SecretBox, request: ClusterRegistration): Promise<ClusterView> {
+  const { apiServerUrl } = inspectRegistration(request);
   const id = randomUUID();
   try {
     return await db.transaction().execute(async (trx) => {
@@ -74,6 +93,7 @@ export async function registerCluster(
           is_default: isDefault,
           prometheus_url: request.prometheusUrl ?? null,
           placement: request.placement ? JSON.stringify(request.placement) : null,
+          image_registries: request.imageRegistries && request.imageRegistries.length > 0 ? JSON.stringify(request.imageRegistries) : null,
         })
         .returning(viewColumns)
         .executeTakeFirstOrThrow();
@@ -89,9 +109,17 @@ export async function registerCluster(
 /**
  * Removes a cluster: refused while apps or projects still use it. The row stays for the history of the apps
  * that ran there, but its credentials are erased: a removed cluster keeps no usable secret.
+ *
+ * `forceApps` (DELETE /clusters/{id}?force=true): the cluster's live apps are deleted by force first (each
+ * forgotten by the watcher at once, with what may be left behind) and its projects, which name namespaces of this
+ * cluster only, go with it. Returns the apps forgotten that way.
  */
-export async function removeCluster(db: Kysely<Database>, clusterId: string): Promise<void> {
-  await db.transaction().execute(async (trx) => {
+export async function removeCluster(
+  db: Kysely<Database>,
+  clusterId: string,
+  forceApps?: (trx: Transaction<Database>, apps: DeletingApp[]) => Promise<void>,
+): Promise<DeletingApp[]> {
+  return db.transaction().execute(async (trx) => {
     const cluster = await trx
       .selectFrom('clusters')
       .select(['id', 'name'])
@@ -100,18 +128,34 @@ export async function removeCluster(db: Kysely<Database>, clusterId: string): Pr
       .forUpdate()
       .executeTakeFirst();
     if (!cluster) throw new NotFoundError('cluster_not_found', `no cluster with id ${clusterId}`);
+    if (forceApps) {
+      const live = await trx
+        .selectFrom('apps')
+        .select(['id', 'name', 'cluster_id', 'project_id'])
+        .where('cluster_id', '=', clusterId)
+        .where('deleted_at', 'is', null)
+        .orderBy('id')
+        .forUpdate()
+        .execute();
+      const forgotten = live.map((app) => ({ ...app, cluster_name: cluster.name }));
+      await forceApps(trx, forgotten);
+      await trx.updateTable('projects').set({ deleted_at: new Date() }).where('cluster_id', '=', clusterId).where('deleted_at', 'is', null).execute();
+      await erase(trx, clusterId);
+      return forgotten;
+    }
     const apps = await countLive(trx, 'apps', clusterId);
     const projects = await countLive(trx, 'projects', clusterId);
     if (apps > 0 || projects > 0) {
       const uses = [apps > 0 ? plural(apps, 'app') : '', projects > 0 ? plural(projects, 'project') : ''].filter(Boolean).join(' and ');
-      throw new ConflictError('cluster_in_use', `cluster ${cluster.name} still has ${uses}: delete them first`, { details: { apps, projects } });
+      throw new ConflictError('cluster_in_use', `cluster ${cluster.name} still has ${uses}: delete them first, or remove the cluster with ?force=true`, { details: { apps, projects } });
     }
-    await trx
-      .updateTable('clusters')
-      .set({ deleted_at: new Date(), is_default: false, kubeconfig_encrypted: Buffer.alloc(0) })
-      .where('id', '=', clusterId)
-      .execute();
+    await erase(trx, clusterId);
+    return [];
   });
+}
+
+async function erase(trx: Transaction<Database>, clusterId: string): Promise<void> {
+  await trx.updateTable('clusters').set({ deleted_at: new Date(), is_default: false, kubeconfig_encrypted: Buffer.alloc(0) }).where('id', '=', clusterId).execute();
 }
 
 /**
@@ -123,7 +167,7 @@ export async function registerLocalCluster(
   db: Kysely<Database>,
   box: SecretBox,
   kubeconfigPath: string,
-  settings: { prometheusUrl?: string | null; placement?: PodPlacement | null } = {},
+  settings: { prometheusUrl?: string | null; placement?: PodPlacement | null; allowlist?: readonly AllowlistEntry[]; resolve?: HostResolver } = {},
 ): Promise<{ id: string; created: boolean; apiServerUrl: string }> {
   const prometheusUrl = settings.prometheusUrl ?? null;
   const placement = settings.placement ? JSON.stringify(settings.placement) : null;
@@ -139,9 +183,20 @@ export async function registerLocalCluster(
   }
   let apiServerUrl: string;
   try {
-    ({ apiServerUrl } = inspectKubeconfig(kubeconfig));
+    const summary = inspectKubeconfig(kubeconfig);
+    apiServerUrl = summary.apiServerUrl;
+    // The address rules of every cluster, with the one explicit exception of this path: loopback is allowed (and an
+    // API server on it may be plain http), since the operator named this file for a cluster on this machine.
+    await checkClusterAddresses(summary, prometheusUrl ?? undefined, {
+      allowlist: settings.allowlist ?? [],
+      allowLoopback: true,
+      ...(settings.resolve ? { resolve: settings.resolve } : {}),
+    });
   } catch (error) {
-    if (error instanceof InputError) throw new ConfigError([`APPSERVING_LOCAL_CLUSTER_KUBECONFIG: ${kubeconfigPath}: ${error.message}`]);
+    if (error instanceof InputError) {
+      const variable = error.details?.field === 'prometheus_url' ? 'APPSERVING_LOCAL_CLUSTER_PROMETHEUS_URL' : `APPSERVING_LOCAL_CLUSTER_KUBECONFIG: ${kubeconfigPath}`;
+      throw new ConfigError([`${variable}: ${error.message}`]);
+    }
     throw error;
   }
   return db.transaction().execute(async (trx) => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { InputError, type Database } from '@appserving/shared';
+import { InputError, isTransactionConflict, RetryableError, type Database } from '@appserving/shared';
 import type { Kysely, Transaction } from 'kysely';
 
 export interface IdempotencyContext {
@@ -124,12 +124,36 @@ export async function idempotent<T>(
   work: (trx: Transaction<Database>) => Promise<Answer<T>>,
 ): Promise<Outcome<T>> {
   return idempotentChange(db, claimOf(context), (claim) =>
-    db.transaction().execute(async (trx) => {
-      const answer = await work(trx);
-      if (claim && !(await recordInsert(trx, claim, answer).executeTakeFirst())) throw new AlreadyAnswered();
-      return { ...answer, recorded: true };
-    }),
+    retryingConflicts(() =>
+      db.transaction().execute(async (trx) => {
+        const answer = await work(trx);
+        if (claim && !(await recordInsert(trx, claim, answer).executeTakeFirst())) throw new AlreadyAnswered();
+        return { ...answer, recorded: true };
+      }),
+    ),
   );
+}
+
+const CONFLICT_ATTEMPTS = 4;
+
+/**
+ * Runs a transaction again when Postgres rolled it back for meeting a concurrent one: a change to an app locks the
+ * app, then its operations, while the watcher recording a status writes them in its own order, and one of the two
+ * is chosen as a deadlock's victim (once a 500 on DELETE /apps while a deploy failed). The victim wrote nothing, so
+ * running it again is safe; after a few attempts the caller gets a 503 to retry.
+ */
+async function retryingConflicts<R>(transaction: () => Promise<R>): Promise<R> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await transaction();
+    } catch (error) {
+      if (!isTransactionConflict(error)) throw error;
+      if (attempt >= CONFLICT_ATTEMPTS) {
+        throw new RetryableError('transaction_conflict', 'the change met concurrent ones and could not be made; try again', { cause: error, retryAfterMs: 1_000 });
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
+    }
+  }
 }
 
 export function hashRequest(context: Pick<IdempotencyContext, 'method' | 'path' | 'body'>): string {

@@ -1,4 +1,5 @@
 import type { Database, Logger, PodPlacement, SecretBox } from '@appserving/shared';
+import type { AllowlistEntry } from '@appserving/shared/artifacts';
 import type { Kysely } from 'kysely';
 import { registerLocalCluster } from '../adapters/cluster.repository.ts';
 import { bootstrapAdminToken, type AdminBootstrap } from './api-tokens.ts';
@@ -8,6 +9,8 @@ export interface AccessStartupConfig {
   localClusterKubeconfig: string;
   localClusterPrometheusUrl: string;
   localClusterPlacement: PodPlacement;
+  /** APPSERVING_CLUSTER_HOST_ALLOWLIST, parsed: the local cluster's proxy or non-loopback private hosts need it too. */
+  clusterHosts?: readonly AllowlistEntry[];
 }
 
 /**
@@ -42,6 +45,7 @@ export async function prepareAccess(deps: {
     const local = await registerLocalCluster(db, box, config.localClusterKubeconfig, {
       prometheusUrl: config.localClusterPrometheusUrl || null,
       placement: emptyPlacement(config.localClusterPlacement) ? null : config.localClusterPlacement,
+      allowlist: config.clusterHosts ?? [],
     });
     localClusterId = local.id;
     log.info({ clusterId: local.id, apiServerUrl: local.apiServerUrl, created: local.created }, 'local cluster registered');

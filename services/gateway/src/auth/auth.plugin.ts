@@ -3,6 +3,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest, preHandlerAsyncH
 import fp from 'fastify-plugin';
 import type { Kysely } from 'kysely';
 import { authenticateToken, hashApiToken } from './api-tokens.ts';
+import type { AuthFailureThrottle } from './failure-throttle.ts';
 import type { PrincipalCache } from './principal-cache.ts';
 import type { Principal } from './principal.ts';
 import { clearedSessionCookie, cookieValue, CSRF_HEADER, isSafeMethod, isSameOrigin, openSession, SESSION_COOKIE, type SessionContents } from './session.ts';
@@ -24,6 +25,8 @@ export interface AuthOptions {
   cache?: PrincipalCache | undefined;
   /** Opens web console session cookies (session.ts); absent: only bearer tokens authenticate. */
   box?: SecretBox | undefined;
+  /** Failed authentications per client address; absent: not throttled. */
+  throttle?: AuthFailureThrottle | undefined;
 }
 
 /** Probes, metrics and the API description: reachable without a token. Matched on the route, not the raw URL. */
@@ -52,13 +55,21 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
   app.addHook('onRequest', async (request, reply) => {
     if (isOpenRoute(request.routeOptions.url, request.method)) return;
     const header = request.headers.authorization;
+    // A throttled address gets 429 for anything but a token this gateway already knows to be valid (no lookup).
+    const retryMs = options.throttle?.blockedFor(request.ip) ?? 0;
+    const failed = (send: () => FastifyReply) => {
+      options.throttle?.failed(request.ip);
+      return send();
+    };
     const sealed = options.box && (header === undefined || header === '') ? cookieValue(request.headers.cookie, SESSION_COOKIE) : undefined;
     if (sealed !== undefined && options.box) {
       // The web console: the cookie holds the token (encrypted); state changes need the session's CSRF value.
       const session = openSession(options.box, sealed);
+      if (session && retryMs > 0 && !isKnown(session.token)) return throttled(reply, retryMs);
       if (!session) {
+        if (retryMs > 0) return throttled(reply, retryMs);
         void reply.header('set-cookie', clearedSessionCookie({ secure: isHttps(request) }));
-        return reply.code(401).send({ error: { code: 'session_expired', message: 'the console session has expired or is no longer valid: sign in again' } });
+        return failed(() => reply.code(401).send({ error: { code: 'session_expired', message: 'the console session has expired or is no longer valid: sign in again' } }));
       }
       if (!isSafeMethod(request.method) && (request.headers[CSRF_HEADER] !== session.csrf || !isSameOrigin(request.headers))) {
         return reply.code(403).send({ error: { code: 'csrf_check_failed', message: `a change made with the console session needs the session's ${CSRF_HEADER} header, from the console's own origin` } });
@@ -66,7 +77,7 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
       const principal = await principalOf(session.token);
       if (principal === undefined) {
         void reply.header('set-cookie', clearedSessionCookie({ secure: isHttps(request) }));
-        return reply.code(401).send({ error: { code: 'session_expired', message: 'the API token of this console session is unknown or revoked: sign in again' } });
+        return failed(() => reply.code(401).send({ error: { code: 'session_expired', message: 'the API token of this console session is unknown or revoked: sign in again' } }));
       }
       request.session = session;
       request.principal = principal;
@@ -77,16 +88,24 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
       return unauthorized(reply, REALM, 'this route needs an API token: send "Authorization: Bearer <token>"');
     }
     const presented = BEARER.exec(header)?.[1];
+    if (retryMs > 0 && (presented === undefined || !isKnown(presented))) return throttled(reply, retryMs);
     if (presented === undefined || presented.length > 1024) {
-      return unauthorized(reply, `${REALM}, error="invalid_request"`, 'the Authorization header must be "Bearer <token>"');
+      return failed(() => unauthorized(reply, `${REALM}, error="invalid_request"`, 'the Authorization header must be "Bearer <token>"'));
     }
     const principal = await principalOf(presented);
     if (principal === undefined) {
-      return unauthorized(reply, `${REALM}, error="invalid_token"`, 'the API token is unknown or revoked');
+      return failed(() => unauthorized(reply, `${REALM}, error="invalid_token"`, 'the API token is unknown or revoked'));
     }
     request.principal = principal;
     request.log = request.log.child({ tokenId: principal.tokenId });
   });
+
+  /** Whether the token authenticated here recently (it is then looked up as usual: it may have been revoked since). */
+  function isKnown(presented: string): boolean {
+    if (presented.length > 1024) return false;
+    const hash = hashApiToken(presented);
+    return options.cache?.get(hash) !== undefined || options.throttle?.proven(hash) === true;
+  }
 
   async function principalOf(presented: string): Promise<Principal | undefined> {
     const hash = hashApiToken(presented);
@@ -95,6 +114,7 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
       principal = await authenticateToken(options.db, presented, now());
       if (principal !== undefined) options.cache?.set(hash, principal);
     }
+    if (principal !== undefined) options.throttle?.succeeded(hash);
     return principal;
   }
 };
@@ -105,6 +125,15 @@ export function isHttps(request: FastifyRequest): boolean {
 }
 
 export const authPlugin = fp(auth, { name: 'appserving-auth', fastify: '5.x' });
+
+/** 429 with Retry-After (whole seconds) for an address past its failed-authentication limit. */
+export function throttled(reply: FastifyReply, retryMs: number): FastifyReply {
+  const seconds = Math.ceil(retryMs / 1000);
+  return reply
+    .code(429)
+    .header('retry-after', String(seconds))
+    .send({ error: { code: 'too_many_failed_authentications', message: `too many failed authentications from this address: try again in ${seconds} s`, details: { retry_after_seconds: seconds } } });
+}
 
 function unauthorized(reply: FastifyReply, challenge: string, message: string): FastifyReply {
   return reply.code(401).header('www-authenticate', challenge).send({ error: { code: 'unauthorized', message } });

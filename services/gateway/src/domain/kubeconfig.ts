@@ -5,6 +5,10 @@ export interface KubeconfigSummary {
   /** `server` of the current context's cluster. */
   apiServerUrl: string;
   currentContext: string;
+  /** `proxy-url` of that cluster, when it has one: every connection to the API server goes through it. */
+  proxyUrl?: string;
+  /** `insecure-skip-tls-verify: true`: the API server's certificate is not checked. */
+  insecureSkipTlsVerify?: true;
 }
 
 /**
@@ -56,7 +60,14 @@ export function inspectKubeconfig(text: string): KubeconfigSummary {
       if (key in user) throw invalid(`user ${quote(userName)} refers to a file (${key}): inline the credential (token, client-certificate-data, client-key-data)`);
     }
   }
-  return { apiServerUrl: server, currentContext };
+  const proxyUrl = cluster['proxy-url'];
+  if (proxyUrl !== undefined && typeof proxyUrl !== 'string') throw invalid(`cluster ${quote(clusterName)} has a proxy-url that is not a string`);
+  return {
+    apiServerUrl: server,
+    currentContext,
+    ...(proxyUrl ? { proxyUrl } : {}),
+    ...(cluster['insecure-skip-tls-verify'] === true ? { insecureSkipTlsVerify: true as const } : {}),
+  };
 }
 
 function invalid(problem: string): InputError {

@@ -16,14 +16,17 @@ import {
   registerOpsRoutes,
   type Database,
   type DatabaseHandle,
+  type Logger,
   type SecretBox,
 } from '@appserving/shared';
 import { createThrowawayDatabase } from '@appserving/shared/testing';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type InjectOptions } from 'fastify';
 import type { Kysely } from 'kysely';
 import { Registry } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { kubeconfigAad, loadKubeconfig, registerLocalCluster } from '../adapters/cluster.repository.ts';
+import { createClusterHealthMonitor } from '../adapters/cluster-health.ts';
+import type { ClusterHealth, ClusterProbe } from '../adapters/cluster-probe.ts';
 import { bootstrapAdminToken, hashApiToken } from '../auth/api-tokens.ts';
 import { authPlugin } from '../auth/auth.plugin.ts';
 import { assertProjectAccess } from '../auth/principal.ts';
@@ -67,7 +70,16 @@ async function buildApp(): Promise<FastifyInstance> {
   registerOpsRoutes(server, { registry: new Registry(), checks: [], isShuttingDown: () => false });
   server.get('/openapi.json', async () => ({ openapi: '3.1.0' }));
   server.get('/docs/static/index.html', async () => 'docs');
-  await server.register(clustersRoutes, { db, box });
+  await server.register(clustersRoutes, {
+    db,
+    box,
+    addresses: { allowlist: [{ host: '127.0.0.1' }], resolve: async (host) => (host === 'metadata.test' ? ['169.254.169.254'] : host === 'internal.test' ? ['10.1.2.3'] : ['93.184.215.14']) },
+    probe: fixtureProbe,
+    health: createClusterHealthMonitor({ db, box, probe: fixtureProbe, intervalMs: 0, log: createLogger({ service: 'gateway-test', level: 'silent' }) }),
+    // Commands of a forced removal stay in the outbox table, where the test reads them.
+    outbox: { publishNow: async () => {}, start: () => {}, stop: async () => {} },
+    source: '/appserving/gateway',
+  });
   await server.register(projectsRoutes, { db });
   await server.register(tokensRoutes, { db });
   server.get<{ Params: { id: string } }>('/probe/apps/:id', async (request) => {
@@ -89,6 +101,18 @@ async function call(options: InjectOptions & { token?: string }) {
 }
 
 const asAdmin = (options: InjectOptions) => call({ ...options, token: adminToken });
+
+/**
+ * The test call of registration, for the made-up kubeconfigs of this file (their API servers do not exist): a
+ * server on port 39999 does not answer, a token starting with `kubetoken-bad` is refused; the rest are fine. The
+ * real test call, against the local cluster's API server, is in clusters.cluster.test.ts.
+ */
+const fixtureProbe: ClusterProbe = async (kubeconfig) => {
+  const at = new Date().toISOString();
+  if (kubeconfig.includes(':39999')) return { status: 'unreachable', message: 'the API server at 127.0.0.1:39999 cannot be reached: ECONNREFUSED', version: null, missing_permissions: [], checked_at: at };
+  if (kubeconfig.includes('kubetoken-bad')) return { status: 'unauthorized', message: "the API server at 127.0.0.1:26400 does not accept the kubeconfig's credentials (401 Unauthorized)", version: null, missing_permissions: [], checked_at: at };
+  return { status: 'ok', message: 'the API server at 127.0.0.1:26400 answers (v1.36.3)', version: 'v1.36.3', missing_permissions: [], checked_at: at };
+};
 
 beforeAll(async () => {
   throwaway = await createThrowawayDatabase(databaseServer);
@@ -171,7 +195,17 @@ describe('clusters, projects and tokens', () => {
   it('registers a cluster without ever returning its kubeconfig, and stores it encrypted for its row', async () => {
     const { response, kubeconfig, id } = await registerCluster('prod-east');
     expect(response.status).toBe(201);
-    expect(response.body).toEqual({ id: expect.any(String), name: 'prod-east', api_server_url: kubeconfig.server, is_default: true, prometheus_url: null, placement: null, created_at: expect.any(String) });
+    expect(response.body).toEqual({
+      id: expect.any(String),
+      name: 'prod-east',
+      api_server_url: kubeconfig.server,
+      is_default: true,
+      prometheus_url: null,
+      placement: null,
+      image_registries: null,
+      health: { status: 'ok', message: expect.stringContaining('answers'), version: 'v1.36.3', missing_permissions: [], checked_at: expect.any(String) },
+      created_at: expect.any(String),
+    });
 
     const listed = await asAdmin({ method: 'GET', url: '/clusters' });
     expect(listed.body.clusters).toContainEqual(response.body);
@@ -331,7 +365,7 @@ describe('clusters, projects and tokens', () => {
     expect(refused.status).toBe(409);
     expect(refused.body.error).toEqual({
       code: 'cluster_in_use',
-      message: 'cluster busy-cluster still has 2 apps and 1 project: delete them first',
+      message: 'cluster busy-cluster still has 2 apps and 1 project: delete them first, or remove the cluster with ?force=true',
       details: { apps: 2, projects: 1 },
     });
 
@@ -349,6 +383,85 @@ describe('clusters, projects and tokens', () => {
     expect((await asAdmin({ method: 'DELETE', url: `/clusters/${cluster.id}` })).body.error.code).toBe('cluster_not_found');
   });
 
+  it('proves a cluster before saving it: addresses under the rules, then one test call; a refused one is not saved', async () => {
+    const variant = (change: (text: string) => string) => {
+      const kubeconfig = testKubeconfig();
+      kubeconfigs.push(kubeconfig);
+      return change(kubeconfig.text);
+    };
+    const cases: [string, string, Record<string, unknown>, string, string][] = [
+      ['metadata server', variant((t) => t.replace('https://127.0.0.1:26400', 'https://169.254.169.254')), {}, 'cluster_server_private_address', 'kubeconfig'],
+      ['private server', variant((t) => t.replace('https://127.0.0.1:26400', 'https://10.0.0.1:6443')), {}, 'cluster_server_private_address', 'kubeconfig'],
+      ['a name that resolves to a private address', variant((t) => t.replace('https://127.0.0.1:26400', 'https://internal.test:6443')), {}, 'cluster_server_private_address', 'kubeconfig'],
+      ['plain http', variant((t) => t.replace('https://127.0.0.1:26400', 'http://k8s.example.com')), {}, 'cluster_server_insecure', 'kubeconfig'],
+      ['TLS unverified', variant((t) => t.replace('https://127.0.0.1:26400', 'https://k8s.example.com').replace('certificate-authority-data:', 'insecure-skip-tls-verify: true\n      x-ca:')), {}, 'cluster_tls_unverified', 'kubeconfig'],
+      ['a proxy', variant((t) => t.replace('https://127.0.0.1:26400', 'https://k8s.example.com\n      proxy-url: socks5://proxy.example.com:1080')), {}, 'cluster_proxy_not_allowed', 'kubeconfig'],
+      ['a private prometheus', variant((t) => t), { prometheus_url: 'http://10.0.0.7:9090' }, 'prometheus_url_private_address', 'prometheus_url'],
+      ['a metadata prometheus', variant((t) => t), { prometheus_url: 'http://metadata.test/' }, 'prometheus_url_private_address', 'prometheus_url'],
+      ['credentials in the server URL', variant((t) => t.replace('https://127.0.0.1:26400', 'https://user:pw@k8s.example.com')), {}, 'cluster_url_credentials', 'kubeconfig'],
+      ['an API server that does not answer', variant((t) => t.replace('https://127.0.0.1:26400', 'https://127.0.0.1:39999')), {}, 'cluster_unreachable', 'kubeconfig'],
+      ['credentials the API server refuses', variant((t) => t.replace(/kubetoken-/, 'kubetoken-bad')), {}, 'cluster_unauthorized', 'kubeconfig'],
+    ];
+    for (const [what, kubeconfig, extra, code, field] of cases) {
+      const response = await asAdmin({ method: 'POST', url: '/clusters', payload: { name: 'refused', kubeconfig, default: true, ...extra } });
+      expect(response.status, what).toBe(400);
+      expect(response.body.error, what).toMatchObject({ code, details: { field } });
+    }
+    const { body } = await asAdmin({ method: 'GET', url: '/clusters' });
+    expect(body.clusters.map((c: { name: string }) => c.name)).not.toContain('refused');
+    expect(body.clusters.find((c: { name: string }) => c.name === 'refused')?.is_default).toBeUndefined();
+
+    // A host on the allowlist (127.0.0.1 here) may be plain http and skip TLS verification: a cluster on the platform's network.
+    const plain = variant((t) => t.replace('https://127.0.0.1:26400', 'http://127.0.0.1:26400').replace('certificate-authority-data:', 'insecure-skip-tls-verify: true\n      x-ca:'));
+    const local = await asAdmin({ method: 'POST', url: '/clusters', payload: { name: 'plain-local', kubeconfig: plain } });
+    expect(local.status).toBe(201);
+    expect(local.body.api_server_url).toBe('http://127.0.0.1:26400');
+  });
+
+  it('keeps the registries a cluster\'s apps may pull from, shows its health, and checks it again when asked', async () => {
+    const { response, id } = await registerCluster('with-registries', { image_registries: ['harbor.internal', '10.0.0.5:5000'] });
+    expect(response.status).toBe(201);
+    expect(response.body.image_registries).toEqual(['harbor.internal', '10.0.0.5:5000']);
+    const bad = await registerCluster('bad-registries', { image_registries: ['Harbor.Internal/path'] });
+    expect(bad.response.status).toBe(400);
+    expect(JSON.stringify(bad.response.body)).toContain('/image_registries/0');
+
+    const checked = await asAdmin({ method: 'POST', url: `/clusters/${id}/check` });
+    expect(checked.status).toBe(200);
+    expect(checked.body.health).toMatchObject({ status: 'ok', version: 'v1.36.3' });
+    expect((await asAdmin({ method: 'POST', url: `/clusters/${randomUUID()}/check` })).status).toBe(404);
+  });
+
+  it('removes a cluster with its apps and projects by force: each app forgotten by a forced delete, with what may be left', async () => {
+    const cluster = await registerCluster('dead-cluster');
+    const project = await asAdmin({ method: 'POST', url: '/projects', payload: { name: 'dead', cluster_id: cluster.id } });
+    const app = await db
+      .insertInto('apps')
+      .values({ name: 'stuck', cluster_id: cluster.id, project_id: project.body.id, app_type: 'jar', strategy: 'rolling', status: 'deleting' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const refused = await asAdmin({ method: 'DELETE', url: `/clusters/${cluster.id}?force=maybe` });
+    expect(refused.status).toBe(400);
+
+    const removed = await asAdmin({ method: 'DELETE', url: `/clusters/${cluster.id}?force=true` });
+    expect(removed.status).toBe(200);
+    expect(removed.body.forgotten_apps).toEqual([
+      {
+        id: app.id,
+        name: 'stuck',
+        left_behind: { summary: expect.stringContaining(`appserving.dev/app-id=${app.id} in namespace dead`), cleanup: [expect.stringContaining('helm uninstall stuck --namespace dead'), expect.stringContaining('kubectl delete')] },
+      },
+    ]);
+    const command = await db.selectFrom('outbox').select('event').where('type', '=', 'dev.appserving.command.delete.v1').orderBy('created_at', 'desc').executeTakeFirstOrThrow();
+    expect(command.event).toMatchObject({ data: { force: true, release: { app_id: app.id, cluster_id: cluster.id } } });
+    const operation = await db.selectFrom('operations').select(['kind', 'status']).where('app_id', '=', app.id).executeTakeFirstOrThrow();
+    expect(operation).toEqual({ kind: 'delete', status: 'pending' });
+    const projectRow = await db.selectFrom('projects').select('deleted_at').where('id', '=', project.body.id).executeTakeFirstOrThrow();
+    expect(projectRow.deleted_at).toBeInstanceOf(Date);
+    const { body } = await asAdmin({ method: 'GET', url: '/clusters' });
+    expect(body.clusters.map((c: { id: string }) => c.id)).not.toContain(cluster.id);
+  });
+
   it('revokes a token: it is refused from then on', async () => {
     const cluster = await registerCluster('revoke-cluster');
     const project = await asAdmin({ method: 'POST', url: '/projects', payload: { name: 'revoke', cluster_id: cluster.id } });
@@ -358,6 +471,51 @@ describe('clusters, projects and tokens', () => {
     const refused = await call({ method: 'GET', url: '/projects', token: body.token });
     expect(refused.status).toBe(401);
     expect(refused.headers['www-authenticate']).toMatch(/invalid_token/);
+  });
+});
+
+describe('cluster health', () => {
+  it('is checked when first asked for, re-checked once stale, and each change of state is logged once', async () => {
+    const { id, kubeconfig: watched } = await registerCluster('health-watched');
+    let now = 1_000_000;
+    // The watched cluster answers these in turn; the other clusters of this file are always fine.
+    const answers: ClusterHealth['status'][] = ['ok', 'unreachable', 'unreachable', 'ok'];
+    let calls = 0;
+    const probe: ClusterProbe = async (kubeconfig) => {
+      let status: ClusterHealth['status'] = 'ok';
+      // The probe gets the cluster's kubeconfig, decrypted.
+      if (kubeconfig === watched.text) {
+        status = answers[Math.min(calls, answers.length - 1)] as ClusterHealth['status'];
+        calls += 1;
+      }
+      return { status, message: status, version: status === 'ok' ? 'v1.36.3' : null, missing_permissions: [], checked_at: new Date(now).toISOString() };
+    };
+    const logged: [string, string][] = [];
+    const log = {
+      warn: (_o: unknown, message: string) => logged.push(['warn', message]),
+      info: (_o: unknown, message: string) => logged.push(['info', message]),
+    } as unknown as Logger;
+    const monitor = createClusterHealthMonitor({ db, box, probe, intervalMs: 60_000, log, now: () => now });
+    monitor.start();
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+    await vi.waitFor(() => expect(monitor.get(id)?.status).toBe('ok'));
+    const afterStart = calls;
+    // Fresh: read without a new check.
+    now += 30_000;
+    expect(monitor.get(id)?.status).toBe('ok');
+    await settle();
+    expect(calls).toBe(afterStart);
+    // Stale: the old result is shown while a new check runs.
+    now += 31_000;
+    expect(monitor.get(id)?.status).toBe('ok');
+    await vi.waitFor(() => expect(monitor.get(id)?.status).toBe('unreachable'));
+    expect(await monitor.check(id)).toMatchObject({ status: 'unreachable' });
+    expect(await monitor.check(id)).toMatchObject({ status: 'ok' });
+    expect(logged.filter(([, m]) => m === 'cluster is not healthy')).toHaveLength(1);
+    expect(logged.filter(([, m]) => m === 'cluster is healthy again')).toHaveLength(1);
+    // A removed cluster cannot be opened any more: its check says so instead of throwing.
+    expect(await monitor.check(randomUUID())).toMatchObject({ status: 'error', message: expect.stringContaining('cannot be opened') });
+    await monitor.stop();
   });
 });
 
@@ -390,6 +548,35 @@ describe('registerLocalCluster', () => {
       await expect(registerLocalCluster(db, box, join(dir, 'missing.yaml'))).rejects.toThrow(ConfigError);
       await writeFile(path, 'current-context: nowhere\n');
       await expect(registerLocalCluster(db, box, path)).rejects.toThrow(/APPSERVING_LOCAL_CLUSTER_KUBECONFIG: .*kubeconfig has no context named "nowhere"/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('holds the local cluster to the address rules too, with loopback (and plain http on it) as its one explicit exception', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'appserving-local-'));
+    const resolve = async (host: string) => (host === 'localhost' ? ['127.0.0.1'] : host === 'internal.test' ? ['10.1.2.3'] : ['93.184.215.14']);
+    const attempt = async (server: string, options: { prometheusUrl?: string; allowlist?: { host: string }[]; change?: (text: string) => string } = {}) => {
+      const kubeconfig = testKubeconfig(server);
+      kubeconfigs.push(kubeconfig);
+      const path = join(dir, 'kubeconfig.yaml');
+      await writeFile(path, (options.change ?? ((t) => t))(kubeconfig.text), { mode: 0o600 });
+      return registerLocalCluster(db, box, path, { resolve, ...(options.prometheusUrl ? { prometheusUrl: options.prometheusUrl } : {}), ...(options.allowlist ? { allowlist: options.allowlist } : {}) });
+    };
+    try {
+      // Allowed: https or http on loopback (IPv4, IPv6, a name resolving there), a Prometheus on loopback.
+      for (const server of ['https://127.0.0.1:26400', 'http://127.0.0.1:8080', 'https://[::1]:6443', 'https://localhost:6443']) {
+        await expect(attempt(server, { prometheusUrl: 'http://127.0.0.1:26407' }), server).resolves.toMatchObject({ apiServerUrl: server });
+      }
+      // Refused, naming the setting: private and metadata addresses, plain http elsewhere, a proxy, a private Prometheus.
+      await expect(attempt('https://10.0.0.1:6443')).rejects.toThrow(/APPSERVING_LOCAL_CLUSTER_KUBECONFIG: .*10\.0\.0\.1.*private/);
+      await expect(attempt('https://169.254.169.254')).rejects.toThrow(ConfigError);
+      await expect(attempt('https://internal.test:6443')).rejects.toThrow(/APPSERVING_CLUSTER_HOST_ALLOWLIST/);
+      await expect(attempt('http://k8s.example.com:6443')).rejects.toThrow(/plain http/);
+      await expect(attempt('https://127.0.0.1:26400', { change: (t) => t.replace('https://127.0.0.1:26400', 'https://127.0.0.1:26400\n      proxy-url: http://127.0.0.1:3128') })).rejects.toThrow(/proxy/);
+      await expect(attempt('https://127.0.0.1:26400', { prometheusUrl: 'http://10.0.0.7:9090' })).rejects.toThrow(/- APPSERVING_LOCAL_CLUSTER_PROMETHEUS_URL: /);
+      // The allowlist lets a private host through for the local cluster as for any other.
+      await expect(attempt('https://internal.test:6443', { allowlist: [{ host: 'internal.test' }] })).resolves.toMatchObject({ apiServerUrl: 'https://internal.test:6443' });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -3,14 +3,11 @@ import {
   AbortCommandV1,
   BuildCommandV1,
   ConflictError,
-  DeleteCommandV1,
   DeployCommandV1,
   InputError,
   NotFoundError,
   PromoteCommandV1,
   RetryableError,
-  appNamespace,
-  leftBehindOf,
   releaseSpecProblems,
   type Database,
   type ReleasesTable,
@@ -27,6 +24,7 @@ import { enqueue, outboxEntry, type OutboxEntry, type OutboxRelay } from '../ada
 import { isVisible, listAppViews, loadAppView, releaseView } from '../domain/app-views.ts';
 import { buildCommandData, deployCommandData, firstCommandOf, releaseRef } from '../domain/commands.ts';
 import { inferAppType, resolveRelease, secretsPayloadProblem } from '../domain/release-spec.ts';
+import { startDelete } from '../adapters/app-delete.ts';
 import type { ArtifactFacts } from '../adapters/artifact-check.ts';
 import type { CheckedImage } from '@appserving/shared/artifacts';
 import { AppIdParams, AppList, AppView, CreateAppBody, DeleteAppQuery, ErrorBody, ListAppsQuery, ReleaseParams, ReleaseView, RollbackBody, UpdateAppBody } from '../schemas/app.schemas.ts';
@@ -392,21 +390,11 @@ export async function appsRoutes(app: FastifyInstance, deps: AppsRoutesDeps): Pr
         const { id } = request.params as AppIdParams;
         const force = (request.query as DeleteAppQuery).force === 'true';
         const current = await lockVisibleApp(trx, id, principal);
-        const latest = await latestRelease(trx, id);
-        const commandId = randomUUID();
         // A delete does not wait behind a running build or rollout (or a delete that cannot reach the cluster): it
-        // cancels it. End the active operation first.
-        await trx.updateTable('operations').set({ status: 'failed', finished_at: new Date() }).where('app_id', '=', id).where('status', 'in', ['pending', 'running']).execute();
-        const operation = await insertOperation(trx, { appId: id, releaseId: latest?.id ?? null, kind: 'delete', commandId });
-        await trx.updateTable('apps').set({ status: 'deleting' }).where('id', '=', id).execute();
-        const ref = latest
-          ? releaseRef({ id, name: current.name, clusterId: current.cluster_id }, latest)
-          : releaseRef({ id, name: current.name, clusterId: current.cluster_id }, { id: randomUUID(), version: 1 });
-        const entry = await enqueue(trx, DeleteCommandV1, { id: commandId, appId: id, source: deps.source, data: { release: ref, ...(force ? { force: true } : {}) } });
-        if (!force) return { status: 202, body: { operation }, afterCommit: [entry] };
-        const namespace = appNamespace(current.project_id ? (await trx.selectFrom('projects').select('namespace').where('id', '=', current.project_id).executeTakeFirst())?.namespace : null);
-        const leftBehind = leftBehindOf({ id, name: current.name, namespace, clusterName: current.cluster_name });
-        return { status: 202, body: { operation, forced: true, left_behind: leftBehind }, afterCommit: [entry] };
+        // cancels it.
+        const started = await startDelete(trx, current, { force, source: deps.source });
+        const body = started.leftBehind ? { operation: started.operation, forced: true, left_behind: started.leftBehind } : { operation: started.operation };
+        return { status: 202, body, afterCommit: [started.entry] };
       }),
   );
 

@@ -1,7 +1,7 @@
-import { InputError } from '@appserving/shared';
+import { InputError, TooLargeError } from '@appserving/shared';
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
-import type { ArtifactStore } from '@appserving/shared/artifacts';
+import { formatBytes, type ArtifactStore } from '@appserving/shared/artifacts';
 import { ErrorBody } from '../schemas/app.schemas.ts';
 
 const UploadQuery = Type.Object(
@@ -34,6 +34,17 @@ export async function artifactsRoutes(app: FastifyInstance, deps: { store: Artif
   app.post(
     '/artifacts',
     {
+      // A body declared larger than the limit is refused from its Content-Length, before a byte of it is read; one
+      // that grows past it while streaming is cut off there (artifact_too_large). Both are 413.
+      preParsing: async (request, _reply, payload) => {
+        const declared = Number(request.headers['content-length']);
+        if (Number.isFinite(declared) && declared > deps.store.maxBytes) {
+          throw new TooLargeError('payload_too_large', `the upload announces ${declared} bytes, more than the artifact size limit of ${formatBytes(deps.store.maxBytes)}`, {
+            details: { max_bytes: deps.store.maxBytes, declared_bytes: declared },
+          });
+        }
+        return payload;
+      },
       bodyLimit: deps.store.maxBytes + 1024 * 1024,
       schema: {
         querystring: UploadQuery,

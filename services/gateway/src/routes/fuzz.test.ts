@@ -1,14 +1,20 @@
 import { randomUUID } from 'node:crypto';
+import { freePort } from '@appserving/shared/testing';
+import { allMessageTypes, decodeCloudEvent, rpcs } from '@appserving/shared';
 import fc from 'fast-check';
 import type { Dispatcher, Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpPool, startTestGateway, type TestGateway } from '../testing/test-gateway.ts';
 
 /**
- * Property-based fuzz run over real HTTP against a real gateway (private nats-server, throw-away database):
- * thousands of generated requests (bodies derived from the /apps schemas and mutated away from them, random
- * routes, ids, headers, malformed JSON, upload bytes) must never get a 5xx, every 4xx must carry the error
- * body, and the gateway must still answer its probes at the end.
+ * Property-based fuzz run over real HTTP against a real gateway on 127.0.0.1 (private nats-server, throw-away
+ * database): thousands of generated requests to every route of the API (bodies derived from the schemas and mutated
+ * away from them, kubeconfigs aimed at metadata and private addresses, random routes, ids, queries, headers,
+ * malformed JSON, upload bytes) must never get a 5xx, every 4xx must carry the error body, every route must have
+ * been hit (the OpenAPI document's and the undocumented ones), every command accepted must pass the checks its
+ * consumers make (so no release can fail later for its shape), the run must end within a minute, and the gateway
+ * must still answer its probes at the end. Generated kubeconfigs connect nowhere but 127.0.0.1 (the test gateway's
+ * probe connects to nothing else).
  *
  * Replay a failure with its seed: `FUZZ_SEED=<seed> pnpm vitest run services/gateway/src/routes/fuzz.test.ts`
  * (the seed is printed at the start of the run and in fast-check's failure report, with its path).
@@ -22,6 +28,10 @@ const seed = process.env.FUZZ_SEED === undefined ? Date.now() ^ (Math.random() *
 let gw: TestGateway;
 let pool: Pool;
 const realAppIds: string[] = [];
+/** An app whose release is always terminal and that no other generated request changes: GET /wait answers at once. */
+let waitAppId: string = randomUUID();
+/** A port nothing listens on: the API server of generated kubeconfigs that pass the address rules. */
+let deadPort = 1;
 const realImage = '127.0.0.1:5000/fuzz@sha256:' + '1'.repeat(64);
 
 interface FuzzRequest {
@@ -29,9 +39,15 @@ interface FuzzRequest {
   path: string;
   headers: Record<string, string>;
   body?: string | Uint8Array;
+  /** A live stream (SSE): only its status and headers are read, then the client hangs up. */
+  stream?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------- values
+
+function visibleAsciiToken(): fc.Arbitrary<string> {
+  return fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.~+/='.split('')), minLength: 1, maxLength: 60 }).map((t) => `aps_${t}`);
+}
 
 const hugeString = fc.constantFrom('x'.repeat(70_000), 'é'.repeat(40_000), '\u0000'.repeat(3), 'a'.repeat(2049));
 const unicodeString = fc.oneof(
@@ -110,11 +126,52 @@ const validishCreate = fc.record(
   { requiredKeys: ['name', 'task_type', 'artifact_url'] },
 );
 const updateBody = fc.record(specFields, { requiredKeys: [] });
+/**
+ * Specs drawn from values the API should take (names in the env and ConfigMap key grammars, volumes, quantities,
+ * labels), varied enough that their releases reach the consumers' own checks at the end of the run.
+ */
+const acceptableSpec = {
+  version: fc.stringMatching(/^[A-Za-z0-9][-._A-Za-z0-9]{0,20}$/),
+  port: fc.integer({ min: 1, max: 65_535 }),
+  resource_spec: fc.oneof(fc.constantFrom('small', 'medium', 'large'), fc.record({ cpu: fc.constantFrom('250m', '1', '1.5', '2000m'), memory: fc.constantFrom('256Mi', '1Gi', '1500M') })),
+  profile: fc.stringMatching(/^[A-Za-z0-9][-_.A-Za-z0-9,]{0,20}$/),
+  strategy: fc.constantFrom('rolling', 'canary', 'blue-green'),
+  env: fc.dictionary(fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_.-]{0,15}$/), fc.string({ maxLength: 30 }), { maxKeys: 4 }),
+  config: fc.dictionary(fc.stringMatching(/^[-_A-Za-z0-9][-._A-Za-z0-9]{0,15}$/), fc.string({ maxLength: 40 }), { maxKeys: 3 }),
+  volumes: fc.uniqueArray(fc.record({ name: dnsLabel, mount_path: fc.stringMatching(/^\/[a-z][a-z0-9/_-]{0,15}[a-z0-9]$/), size: fc.constantFrom('1Gi', '500Mi', '2G', '10Gi') }), {
+    maxLength: 2,
+    selector: (v) => v.name,
+  }),
+  replicas: fc.integer({ min: 1, max: 10 }),
+  health_path: fc.stringMatching(/^\/[-a-zA-Z0-9._~/]{0,20}$/),
+};
+const acceptableCreate = fc.record(
+  { name: dnsLabel, task_type: fc.constant('deploy'), image_url: fc.constant(`127.0.0.1:5000/fuzz/app@sha256:${'d'.repeat(64)}`), ...acceptableSpec },
+  { requiredKeys: ['name', 'task_type', 'image_url'] },
+);
+const acceptableUpdate = fc.record(acceptableSpec, { requiredKeys: [] });
 const rollbackBody = fc.record({ to_version: fc.oneof(versionLabel, junk), skip_analysis: fc.oneof(fc.boolean(), junk) }, { requiredKeys: [] });
+/** Kubeconfigs whose API server the address rules refuse, or one on 127.0.0.1 where nothing answers (the probe then refuses it). */
+const kubeconfigFor = (server: string, extra = '') =>
+  `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "${server}"${extra}}}]\nusers: [{name: u, user: {token: t0k3n}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n`;
+const clusterKubeconfig = fc.oneof(
+  fc.constantFrom('apiVersion: v1\nkind: Config\n', '{}', 'current-context: x', '- [', 'a: *b'),
+  unicodeString,
+  fc.constantFrom('https://169.254.169.254', 'https://10.0.0.1:6443', 'http://k8s.example.com', 'https://metadata.test', 'https://internal.test:6443', 'https://[::ffff:a9fe:a9fe]', 'https://user:pw@k8s.example.com', 'file:///etc/passwd', 'ftp://127.0.0.1').map((server) => kubeconfigFor(server)),
+  fc.constantFrom(', proxy-url: "socks5://127.0.0.1:1080"', ', insecure-skip-tls-verify: true', '').map((extra) => kubeconfigFor(`https://127.0.0.1:${deadPort}`, extra)),
+);
 const clusterBody = fc.record(
-  { name: fc.oneof(dnsLabel, unicodeString), kubeconfig: fc.oneof(fc.constantFrom('apiVersion: v1\nkind: Config\n', '{}', 'current-context: x', '- [', 'a: *b'), unicodeString), default: fc.oneof(fc.boolean(), junk) },
+  {
+    name: fc.oneof(dnsLabel, unicodeString),
+    kubeconfig: clusterKubeconfig,
+    default: fc.oneof(fc.boolean(), junk),
+    prometheus_url: fc.oneof(fc.constantFrom('http://127.0.0.1:9090', 'http://169.254.169.254/', 'http://metadata.test', 'gopher://x', 'http://10.0.0.7:9090'), unicodeString),
+    image_registries: fc.oneof(fc.array(fc.oneof(fc.constantFrom('harbor.internal', '10.0.0.5:5000', 'Bad/Registry'), unicodeString), { maxLength: 3 }), junk),
+    placement: fc.oneof(fc.record({ node_selector: fc.dictionary(fc.string({ maxLength: 10 }), fc.string({ maxLength: 10 }), { maxKeys: 2 }) }), junk),
+  },
   { requiredKeys: [] },
 );
+const signInBody = fc.record({ token: fc.oneof(fc.constant('admin'), visibleAsciiToken(), unicodeString, junk) }, { requiredKeys: [] });
 const projectBody = fc.record({ name: fc.oneof(dnsLabel, unicodeString), cluster_id: fc.oneof(fc.uuid().map(String), junk), namespace: fc.oneof(dnsLabel, junk) }, { requiredKeys: [] });
 const tokenBody = fc.record(
   { name: fc.oneof(fc.string({ maxLength: 30 }), unicodeString), project_ids: fc.oneof(fc.array(fc.uuid().map(String), { maxLength: 3 }), junk), admin: fc.oneof(fc.boolean(), junk) },
@@ -180,12 +237,18 @@ const uploadBytes = fc.oneof(
   { weight: 1, arbitrary: fc.constant(new Uint8Array(1024 * 1024 + 10)) }, // over the store's 1 MiB limit
 );
 
-type Shape = { method: Dispatcher.HttpMethod; path: string; body?: string | Uint8Array; upload?: boolean };
+const forceQuery = fc.option(fc.oneof(fc.constantFrom('?force=true', '?force=false', '?force=1', '?force=', '?force=true&force=false', '?other=1'), encoded(unicodeString).map((q) => `?force=${q}`)), { nil: '' });
+/** The gateway, once started (the generators run inside the test). */
+const gw0 = () => gw;
+
+type Shape = { method: Dispatcher.HttpMethod; path: string; body?: string | Uint8Array; upload?: boolean; stream?: boolean };
 const m = (method: Dispatcher.HttpMethod, path: string, body?: string | Uint8Array): Shape => ({ method, path, ...(body === undefined ? {} : { body }) });
 
 const shape: fc.Arbitrary<Shape> = fc.oneof(
   { weight: 8, arbitrary: jsonBody(createBody).map((b) => m('POST', '/apps', b)) },
   { weight: 3, arbitrary: validishCreate.map((b) => m('POST', '/apps', JSON.stringify(b))) },
+  { weight: 3, arbitrary: acceptableCreate.map((b) => m('POST', '/apps', JSON.stringify(b))) },
+  { weight: 3, arbitrary: fc.tuple(appId, acceptableUpdate).map(([id, b]) => m('PATCH', `/apps/${id}`, JSON.stringify(b))) },
   { weight: 5, arbitrary: fc.tuple(appId, jsonBody(updateBody)).map(([id, b]) => m('PATCH', `/apps/${id}`, b)) },
   { weight: 3, arbitrary: fc.tuple(appId, jsonBody(rollbackBody)).map(([id, b]) => m('POST', `/apps/${id}/rollback`, b)) },
   { weight: 2, arbitrary: fc.tuple(appId, fc.constantFrom('promote', 'abort'), fc.option(malformedJson, { nil: undefined })).map(([id, verb, b]) => m('POST', `/apps/${id}/${verb}`, b)) },
@@ -210,7 +273,25 @@ const shape: fc.Arbitrary<Shape> = fc.oneof(
   { weight: 1, arbitrary: jsonBody(clusterBody).map((b) => m('POST', '/clusters', b)) },
   { weight: 1, arbitrary: jsonBody(projectBody).map((b) => m('POST', '/projects', b)) },
   { weight: 1, arbitrary: jsonBody(tokenBody).map((b) => m('POST', '/tokens', b)) },
-  { weight: 1, arbitrary: fc.tuple(fc.constantFrom('clusters', 'projects', 'tokens'), fc.oneof(fc.uuid().map(String), encoded(unicodeString))).map(([r, id]) => m('DELETE', `/${r}/${id}`)) },
+  { weight: 1, arbitrary: fc.tuple(fc.constantFrom('clusters', 'projects', 'tokens'), fc.oneof(fc.uuid().map(String), encoded(unicodeString)), forceQuery).map(([r, id, q]) => m('DELETE', `/${r}/${id}${q}`)) },
+  { weight: 1, arbitrary: fc.tuple(appId, forceQuery).map(([id, q]) => m('DELETE', `/apps/${id}${q}`)) },
+  { weight: 1, arbitrary: fc.oneof(fc.constant('cluster').map(() => gw0().clusterId), fc.uuid().map(String), encoded(unicodeString)).map((id) => m('POST', `/clusters/${id}/check`)) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(fc.oneof({ weight: 3, arbitrary: fc.constant('wait-app') }, { weight: 1, arbitrary: fc.uuid().map(String) }, { weight: 1, arbitrary: encoded(unicodeString) }), fc.option(fc.oneof(fc.constantFrom('0s', '1s', '100ms', '15m', '16m', '1h', '-1s', '1e3'), encoded(unicodeString)), { nil: undefined }))
+      .map(([id, timeout]) => m('GET', `/apps/${id === 'wait-app' ? waitAppId : id}/wait${timeout === undefined ? '' : `?timeout=${timeout}`}`)),
+  },
+  { weight: 1, arbitrary: appId.map((id): Shape => ({ ...m('GET', `/apps/${id}/events`), stream: true })) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(appId, fc.option(fc.oneof(fc.constantFrom('1', '100', '5000', '5001', '0', '-1'), encoded(unicodeString)), { nil: undefined }), fc.option(fc.constantFrom('true', 'false', 'yes'), { nil: undefined }), fc.option(versionSegment, { nil: undefined }))
+      .map(([id, tail, previous, release]) => m('GET', `/apps/${id}/logs?${[tail && `tail=${tail}`, previous && `previous=${previous}`, release && `release=${release}`].filter(Boolean).join('&')}`)),
+  },
+  { weight: 1, arbitrary: jsonBody(signInBody).map((b) => m('POST', '/session', b)) },
+  { weight: 1, arbitrary: fc.constantFrom(m('GET', '/session'), m('DELETE', '/session')) },
+  { weight: 1, arbitrary: fc.constantFrom(m('GET', '/healthz'), m('GET', '/readyz'), m('GET', '/metrics'), m('GET', '/openapi.json'), m('GET', '/docs'), m('GET', '/docs/static/index.html'), m('GET', '/docs/json'), m('GET', '/'), m('GET', '/console/'), m('GET', '/console/assets/x.js')) },
   {
     weight: 2,
     arbitrary: fc
@@ -261,7 +342,9 @@ const request: fc.Arbitrary<FuzzRequest> = fc.tuple(shape, authorization, conten
     headers['content-type'] = type;
   }
   if (key !== undefined) headers['idempotency-key'] = key;
-  return { method: s.method, path: s.path, headers, ...(s.body === undefined ? {} : { body: s.body }) };
+  if (s.path === '/session' && s.method === 'POST' && s.body) headers['content-type'] = 'application/json';
+  const body = s.path === '/session' && typeof s.body === 'string' ? s.body.replace('"admin"', JSON.stringify(gw.adminToken)) : s.body;
+  return { method: s.method, path: s.path, headers, ...(body === undefined ? {} : { body }), ...(s.stream ? { stream: true } : {}) };
 });
 
 // ---------------------------------------------------------------------------------------------- run
@@ -270,6 +353,29 @@ function describeRequest(r: FuzzRequest): string {
   const body = r.body === undefined ? '(none)' : typeof r.body === 'string' ? JSON.stringify(r.body.length > 500 ? `${r.body.slice(0, 500)}… (${r.body.length} chars)` : r.body) : `<${r.body.length} bytes>`;
   return `${r.method} ${r.path.length > 300 ? `${r.path.slice(0, 300)}…` : r.path}\nheaders: ${JSON.stringify({ ...r.headers, ...(r.headers.authorization?.includes(gw.adminToken) ? { authorization: 'Bearer <admin>' } : {}) })}\nbody: ${body}`;
 }
+
+/**
+ * Every route of the gateway, from its own OpenAPI document plus the routes the document leaves out (probes, docs,
+ * console): each must get generated requests.
+ */
+function routeCoverage(openapi: { paths: Record<string, Record<string, unknown>> }) {
+  const extra: [string, string][] = [['GET', '/healthz'], ['GET', '/readyz'], ['GET', '/metrics'], ['GET', '/openapi.json'], ['GET', '/docs'], ['GET', '/']];
+  const routes = [
+    ...Object.entries(openapi.paths).flatMap(([path, operations]) => Object.keys(operations).filter((k) => k !== 'parameters').map((method) => [method.toUpperCase(), path] as [string, string])),
+    ...extra,
+  ];
+  const matchers = routes.map(([method, path]) => ({ key: `${method} ${path}`, method, pattern: new RegExp(`^${path.replace(/[.]/g, '\\.').replace(/\{[^}]+\}/g, '[^/]+')}$`) }));
+  const hits = new Map(matchers.map((m) => [m.key, 0]));
+  return {
+    record(method: string, path: string) {
+      const bare = path.split('?')[0] ?? path;
+      for (const m of matchers) if (m.method === method && m.pattern.test(bare)) hits.set(m.key, (hits.get(m.key) ?? 0) + 1);
+    },
+    missed: () => [...hits].filter(([, n]) => n === 0).map(([key]) => key),
+    size: () => matchers.length,
+  };
+}
+let coverage: ReturnType<typeof routeCoverage>;
 
 let sent = 0;
 let clientRefused = 0;
@@ -287,8 +393,11 @@ async function send(r: FuzzRequest): Promise<void> {
     }
     throw new Error(`no answer to\n${describeRequest(r)}\n${String(error)}`, { cause: error });
   }
-  const text = await response.body.text();
+  const streamed = r.stream === true && String(response.headers['content-type'] ?? '').startsWith('text/event-stream');
+  const text = streamed ? '' : await response.body.text();
+  if (streamed) response.body.destroy();
   sent += 1;
+  coverage.record(r.method, r.path);
   const route = `${r.method} ${r.path.split('?')[0]?.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, '{id}').slice(0, 40) ?? ''}`;
   const statusKey = `${response.statusCode}`;
   statuses.set(statusKey, (statuses.get(statusKey) ?? 0) + 1);
@@ -311,15 +420,25 @@ async function send(r: FuzzRequest): Promise<void> {
 /** Keeps the real apps reachable by the deeper paths (update, rollback): their operations end, with an image. */
 async function finishOperations(): Promise<void> {
   const db = gw.database.db;
-  await db.updateTable('operations').set({ status: 'succeeded', finished_at: new Date() }).where('app_id', 'in', realAppIds).where('status', 'in', ['pending', 'running']).execute();
-  await db.updateTable('releases').set({ status: 'succeeded', finished_at: new Date(), image_ref: realImage.split('@')[0] ?? realImage, image_digest: realImage.split('@')[1] ?? null }).where('app_id', 'in', realAppIds).where('finished_at', 'is', null).execute();
-  await db.updateTable('apps').set({ status: 'running', deleted_at: null }).where('id', 'in', realAppIds).execute();
+  const ids = [...realAppIds, waitAppId];
+  await db.updateTable('operations').set({ status: 'succeeded', finished_at: new Date() }).where('app_id', 'in', ids).where('status', 'in', ['pending', 'running']).execute();
+  await db.updateTable('releases').set({ status: 'succeeded', finished_at: new Date(), image_ref: realImage.split('@')[0] ?? realImage, image_digest: realImage.split('@')[1] ?? null }).where('app_id', 'in', ids).where('finished_at', 'is', null).execute();
+  await db.updateTable('apps').set({ status: 'running', deleted_at: null }).where('id', 'in', ids).execute();
 }
 
 beforeAll(async () => {
   gw = await startTestGateway();
+  deadPort = await freePort();
   pool = httpPool(gw.base, IN_FLIGHT);
-  for (const name of ['fuzz-a', 'fuzz-b', 'fuzz-c', 'fuzz-d']) {
+  // Pod logs are read by the watcher, which this file does not run: a responder on its subject answers for a
+  // watcher whose cluster has no pods, so GET /logs reaches its answer instead of a 503 logs_unavailable.
+  gw.nc.subscribe(rpcs.podLogs.subject, { callback: (_error, msg) => {
+      msg.respond(JSON.stringify({ ok: true, data: { pods: [] } }));
+    },
+  });
+  const openapi = await pool.request({ method: 'GET', path: '/openapi.json' });
+  coverage = routeCoverage((await openapi.body.json()) as { paths: Record<string, Record<string, unknown>> });
+  for (const name of ['fuzz-a', 'fuzz-b', 'fuzz-c', 'fuzz-d', 'fuzz-wait']) {
     const r = await pool.request({
       method: 'POST',
       path: '/apps',
@@ -328,7 +447,8 @@ beforeAll(async () => {
     });
     const body = (await r.body.json()) as { app: { id: string } };
     expect(r.statusCode).toBe(202);
-    realAppIds.push(body.app.id);
+    if (name === 'fuzz-wait') waitAppId = body.app.id;
+    else realAppIds.push(body.app.id);
   }
   await finishOperations();
 });
@@ -350,8 +470,28 @@ describe('fuzz: generated requests over HTTP', () => {
       { seed, numRuns: BATCHES, endOnFailure: true, verbose: 0 },
     );
     const elapsed = Date.now() - started;
-    console.log(`fuzz: ${sent} requests answered (${clientRefused} refused by the client before sending) in ${elapsed} ms; statuses ${JSON.stringify(Object.fromEntries([...statuses].sort()))}`);
+    console.log(`fuzz: ${sent} requests answered over ${coverage.size()} routes (every one hit; ${clientRefused} refused by the client before sending) in ${elapsed} ms; statuses ${JSON.stringify(Object.fromEntries([...statuses].sort()))}`);
     expect(sent).toBeGreaterThanOrEqual(MIN_REQUESTS);
+    expect(elapsed, 'the run is bounded in time').toBeLessThan(60_000);
+    // Every route of the API got generated requests.
+    expect(coverage.size()).toBeGreaterThan(25);
+    expect(coverage.missed()).toEqual([]);
+
+    // No release can fail later for its shape: every command the gateway accepted passes the checks each consumer
+    // makes before it acts (the shared schemas and field rules of the catalog, as the builder and deployer decode).
+    const commands = await gw.database.db.selectFrom('outbox').select(['type', 'event']).execute();
+    const refused = commands.flatMap((c) => {
+      try {
+        decodeCloudEvent(new TextEncoder().encode(JSON.stringify(c.event)), allMessageTypes);
+        return [];
+      } catch (error) {
+        return [`${c.type}: ${(error as Error).message} ${JSON.stringify((error as { details?: unknown }).details ?? {}).slice(0, 300)}`];
+      }
+    });
+    const byType = Object.fromEntries([...new Set(commands.map((c) => c.type))].map((t) => [t, commands.filter((c) => c.type === t).length]));
+    console.log(`fuzz: commands accepted ${JSON.stringify(byType)}`);
+    expect(commands.filter((c) => /\.(build|deploy)\./.test(c.type)).length).toBeGreaterThan(10);
+    expect(refused).toEqual([]);
 
     for (const probe of ['/healthz', '/readyz']) {
       const r = await pool.request({ method: 'GET', path: probe });

@@ -2,14 +2,17 @@ import type { Database, SecretBox } from '@appserving/shared';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import Type from 'typebox';
-import { authenticateToken, tokenPrefixOf } from '../auth/api-tokens.ts';
-import { isHttps } from '../auth/auth.plugin.ts';
+import { authenticateToken, hashApiToken, tokenPrefixOf } from '../auth/api-tokens.ts';
+import { isHttps, throttled } from '../auth/auth.plugin.ts';
+import type { AuthFailureThrottle } from '../auth/failure-throttle.ts';
 import { clearedSessionCookie, isSameOrigin, newSession, sealSession, sessionCookie } from '../auth/session.ts';
 import { ErrorBody } from '../schemas/app.schemas.ts';
 
 export interface WebSessionRoutesDeps {
   db: Kysely<Database>;
   box: SecretBox;
+  /** A sign-in with an unknown token is a failed authentication like any other (429 past the limit). */
+  throttle?: AuthFailureThrottle | undefined;
 }
 
 const SignInBody = Type.Object(
@@ -39,7 +42,7 @@ export async function webSessionRoutes(app: FastifyInstance, deps: WebSessionRou
         summary: 'Sign the web console in with an API token: sets an httpOnly, SameSite=Strict session cookie (the token is never readable by the page)',
         security: [],
         body: SignInBody,
-        response: { 200: SessionView, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody },
+        response: { 200: SessionView, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 429: ErrorBody },
       },
     },
     async (request, reply) => {
@@ -48,8 +51,15 @@ export async function webSessionRoutes(app: FastifyInstance, deps: WebSessionRou
         return reply.code(403).send({ error: { code: 'csrf_check_failed', message: 'sign in from the console\'s own origin' } });
       }
       const { token } = request.body;
+      const hash = hashApiToken(token);
+      const retryMs = deps.throttle?.blockedFor(request.ip) ?? 0;
+      if (retryMs > 0 && deps.throttle?.proven(hash) !== true) return throttled(reply, retryMs);
       const principal = await authenticateToken(deps.db, token);
-      if (!principal) return reply.code(401).send({ error: { code: 'unauthorized', message: 'the API token is unknown or revoked' } });
+      if (!principal) {
+        deps.throttle?.failed(request.ip);
+        return reply.code(401).send({ error: { code: 'unauthorized', message: 'the API token is unknown or revoked' } });
+      }
+      deps.throttle?.succeeded(hash);
       const session = newSession(token);
       request.log.info({ tokenId: principal.tokenId }, 'console session started');
       return reply

@@ -1,4 +1,4 @@
-import { PodPlacement } from '@appserving/shared';
+import { fieldRules, PodPlacement } from '@appserving/shared';
 import Type from 'typebox';
 
 export { ErrorBody } from './app.schemas.ts';
@@ -18,6 +18,20 @@ const dnsLabel = (what: string) =>
 export const IdParams = Type.Object({ id: Uuid }, { additionalProperties: false });
 export type IdParams = Type.Static<typeof IdParams>;
 
+export const ClusterHealthView = Type.Object(
+  {
+    status: Type.Enum(['ok', 'unreachable', 'unauthorized', 'forbidden', 'error', 'unknown'], {
+      description: 'ok: the API server answers and the credentials may do what the platform needs; unknown: not checked yet by this gateway.',
+    }),
+    message: Type.String(),
+    version: Type.Union([Type.String(), Type.Null()], { description: "The API server's version (gitVersion), when it answered." }),
+    missing_permissions: Type.Array(Type.String()),
+    checked_at: Type.Union([Timestamp, Type.Null()]),
+  },
+  { description: "The last test call to the cluster's API server (re-checked every APPSERVING_CLUSTER_HEALTH_INTERVAL_MS, or with POST /clusters/{id}/check)." },
+);
+export type ClusterHealthView = Type.Static<typeof ClusterHealthView>;
+
 export const ClusterView = Type.Object({
   id: Uuid,
   name: Type.String(),
@@ -25,6 +39,10 @@ export const ClusterView = Type.Object({
   is_default: Type.Boolean(),
   prometheus_url: Type.Union([Type.String(), Type.Null()]),
   placement: Type.Union([PodPlacement, Type.Null()]),
+  image_registries: Type.Union([Type.Array(Type.String()), Type.Null()], {
+    description: "Registries its apps may pull from besides the platform's own; null: any registry on a public address.",
+  }),
+  health: ClusterHealthView,
   created_at: Timestamp,
 });
 export type ClusterView = Type.Static<typeof ClusterView>;
@@ -49,10 +67,48 @@ export const RegisterClusterBody = Type.Object(
       }),
     ),
     placement: Type.Optional(PodPlacement),
+    image_registries: Type.Optional(
+      Type.Array(
+        Type.String({
+          pattern: '^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?(:[1-9][0-9]{0,4})?$',
+          errorMessage: 'must be a registry host or host:port in lower case, e.g. harbor.example.com or 10.0.0.5:5000',
+        }),
+        {
+          maxItems: 50,
+          uniqueItems: true,
+          description:
+            "Registries the cluster's apps may pull images (image_url) from, besides the platform's own (APPSERVING_REGISTRY); they may be on private addresses. Left out: any registry whose host has public addresses only.",
+        },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
 export type RegisterClusterBody = Type.Static<typeof RegisterClusterBody>;
+
+export const RemoveClusterQuery = Type.Object(
+  {
+    force: Type.Optional(
+      Type.Enum(['true', 'false'], {
+        errorMessage: 'must be true or false',
+        description: 'true: delete its apps by force (forgotten at once, whatever the cluster does) and its projects, then remove it.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type RemoveClusterQuery = Type.Static<typeof RemoveClusterQuery>;
+
+export const RemovedCluster = Type.Object({
+  forgotten_apps: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      name: Type.String(),
+      left_behind: Type.Object({ summary: Type.String(), cleanup: Type.Array(Type.String()) }),
+    }),
+    { description: 'Apps deleted by force with the cluster, each with what may be left on it.' },
+  ),
+});
 
 export const ProjectView = Type.Object({
   id: Uuid,
@@ -97,7 +153,7 @@ export const TokenList = Type.Object({ tokens: Type.Array(TokenView) });
 
 export const CreateTokenBody = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 100 }),
+    name: Type.String({ minLength: 1, maxLength: 100, pattern: fieldRules.plainText.pattern, errorMessage: `must be 1 to 100 characters and ${fieldRules.plainText.errorMessage}` }),
     project_ids: Type.Optional(Type.Array(Uuid, { maxItems: 100, description: 'Projects the token reaches; required unless admin.' })),
     admin: Type.Optional(Type.Boolean({ description: 'An admin token reaches every project and manages clusters, projects and tokens.' })),
   },

@@ -9,11 +9,16 @@ import { Registry } from 'prom-client';
 import { Pool } from 'undici';
 import { checkImageReference, createArtifactStore, type HostResolver } from '@appserving/shared/artifacts';
 import { artifactUrlChecker } from '../adapters/artifact-check.ts';
+import { createClusterHealthMonitor } from '../adapters/cluster-health.ts';
+import { createClusterProbe, type ClusterProbe } from '../adapters/cluster-probe.ts';
+import { inspectKubeconfig } from '../domain/kubeconfig.ts';
 import { createOutboxRelay, type OutboxRelay } from '../adapters/outbox.ts';
 import { projectForNewApp } from '../adapters/project.repository.ts';
+import { securityWarnings } from '../adapters/security-warnings.ts';
 import { frameworkErrors, gatewayApp } from '../app.ts';
 import { createApiToken } from '../auth/api-tokens.ts';
 import { visibleProjectIds } from '../auth/principal.ts';
+import { createAuthFailureThrottle } from '../auth/failure-throttle.ts';
 import { createPrincipalCache, shareRevocations } from '../auth/principal-cache.ts';
 
 /**
@@ -51,6 +56,15 @@ export interface TestGatewayOptions {
    * cluster's (APPSERVING_TEST_REGISTRY) in the cluster project, else 127.0.0.1:5000.
    */
   registry?: string;
+  /**
+   * The test call of cluster registration and health. Default: the real probe (a registered kubeconfig must reach a
+   * real API server, e.g. the local test cluster's).
+   */
+  clusterProbe?: ClusterProbe;
+  /** APPSERVING_CLUSTER_HOST_ALLOWLIST entries (default: 127.0.0.1, where test API servers listen). */
+  clusterHostAllowlist?: { host: string; port?: number }[];
+  /** Failed authentications per address before 429 (production default 20 a minute). */
+  authFailureLimit?: number;
 }
 
 /**
@@ -58,6 +72,26 @@ export interface TestGatewayOptions {
  * a private one, every other host to a public documentation address, never dialed.
  */
 export const testResolver: HostResolver = async (host) => (host === 'metadata.test' ? ['169.254.169.254'] : host === 'internal.test' ? ['10.1.2.3'] : ['93.184.215.14']);
+
+/**
+ * The real probe, kept on this machine (no connection leaves it in tests, DESIGN.md §7): a kubeconfig whose API
+ * server is not on loopback, or that names a proxy, is answered `unreachable` without a connection being tried.
+ */
+function loopbackOnly(probe: ClusterProbe): ClusterProbe {
+  return async (kubeconfig) => {
+    let local: boolean;
+    try {
+      const summary = inspectKubeconfig(kubeconfig);
+      const host = new URL(summary.apiServerUrl).hostname;
+      local = summary.proxyUrl === undefined && (host === '127.0.0.1' || host === '[::1]' || host === 'localhost');
+    } catch {
+      // Not a kubeconfig the platform takes (the routes inspect it first): nothing to connect to.
+      local = false;
+    }
+    if (local) return probe(kubeconfig);
+    return { status: 'unreachable', message: 'the test gateway connects to API servers on 127.0.0.1 only', version: null, missing_permissions: [], checked_at: new Date().toISOString() };
+  };
+}
 
 export const defaultDatabaseServer = process.env.APPSERVING_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -108,7 +142,10 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   const artifacts = await createArtifactStore({ connection: nc, maxBytes: options.artifactMaxBytes ?? 1024 * 1024 });
   const app = Fastify({ loggerInstance: httpLog, bodyLimit: 4 * 1024 * 1024, frameworkErrors });
   const principalCache = createPrincipalCache({ ttlMs: options.tokenCacheMs ?? 10_000 });
+  const probe = options.clusterProbe ?? loopbackOnly(createClusterProbe({ timeoutMs: 5_000 }));
+  const clusterHealth = createClusterHealthMonitor({ db: database.db, box, probe, intervalMs: 0, log });
   const revocations = principalCache ? shareRevocations(nc, principalCache) : undefined;
+  const warnings = await securityWarnings({ developmentKey: true, natsUrl: nats.url });
   await app.register(gatewayApp, {
     principalCache,
     ...(revocations ? { announceRevoked: revocations.announce } : {}),
@@ -120,6 +157,10 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     registry: new Registry(),
     checks: [],
     isShuttingDown: () => false,
+    clusters: { addresses: { allowlist: options.clusterHostAllowlist ?? [{ host: '127.0.0.1' }], resolve: testResolver }, probe, health: clusterHealth },
+    authThrottle: createAuthFailureThrottle({ limit: options.authFailureLimit ?? 20, windowMs: 60_000 }),
+    // Found the way the service finds them: this gateway's NATS takes anonymous clients, and its key is the development one.
+    warnings: () => warnings,
     apps: {
       db: database.db,
       outbox,

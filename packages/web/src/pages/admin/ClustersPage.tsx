@@ -39,6 +39,7 @@ export default function ClustersPage() {
             <Table.Tr>
               <Table.Th>{t('clusters.name')}</Table.Th>
               <Table.Th>{t('clusters.server')}</Table.Th>
+              <Table.Th>{t('clusters.health')}</Table.Th>
               <Table.Th>{t('clusters.default')}</Table.Th>
               <Table.Th>{t('clusters.created')}</Table.Th>
               <Table.Th>{t('common.actions')}</Table.Th>
@@ -49,6 +50,7 @@ export default function ClustersPage() {
               <Table.Tr key={cluster.id}>
                 <Table.Td>{cluster.name}</Table.Td>
                 <Table.Td>{cluster.api_server_url}</Table.Td>
+                <Table.Td title={cluster.health?.message}>{cluster.health?.status ?? '-'}</Table.Td>
                 <Table.Td>{cluster.is_default ? t('common.yes') : t('common.no')}</Table.Td>
                 <Table.Td>{fmt.dateTime(cluster.created_at)}</Table.Td>
                 <Table.Td>
