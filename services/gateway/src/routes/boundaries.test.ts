@@ -182,7 +182,7 @@ describe('a change that meets a concurrent status write', () => {
     const created = await fetch(`${gw.base}/apps`, {
       method: 'POST',
       headers: auth,
-      body: JSON.stringify({ name: 'deadlocked', task_type: 'deploy', image_url: `127.0.0.1:5000/d/app@sha256:${'e'.repeat(64)}`, resource_spec: 'small' }),
+      body: JSON.stringify({ name: 'deadlocked', task_type: 'deploy', image_url: `registry.example/d/app@sha256:${'e'.repeat(64)}`, resource_spec: 'small' }),
     });
     expect(created.status).toBe(202);
     const appId = ((await created.json()) as { app: { id: string } }).app.id;

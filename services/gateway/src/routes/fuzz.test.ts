@@ -146,7 +146,7 @@ const acceptableSpec = {
   health_path: fc.stringMatching(/^\/[-a-zA-Z0-9._~/]{0,20}$/),
 };
 const acceptableCreate = fc.record(
-  { name: dnsLabel, task_type: fc.constant('deploy'), image_url: fc.constant(`127.0.0.1:5000/fuzz/app@sha256:${'d'.repeat(64)}`), ...acceptableSpec },
+  { name: dnsLabel, task_type: fc.constant('deploy'), image_url: fc.constant(`registry.example/fuzz/app@sha256:${'d'.repeat(64)}`), ...acceptableSpec },
   { requiredKeys: ['name', 'task_type', 'image_url'] },
 );
 const acceptableUpdate = fc.record(acceptableSpec, { requiredKeys: [] });
