@@ -9,31 +9,19 @@
  * Settings: BENCH_JAR_MB (50).
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { runCli, scratch } from '../packages/cli/src/testing/run-cli.ts';
-import { binaryPaths, startCluster } from '../test/cluster/src/index.ts';
-import { startPlatform } from '../test/support/platform.ts';
+import { binaryPaths } from '../test/cluster/src/index.ts';
 import { getFromEndpoint, helloJar } from '../test/support/real-apps.ts';
+import { cpuModel, log, startRealNodeBench } from './support/real-node-bench.ts';
 
 const JAR_MB = Number(process.env.BENCH_JAR_MB ?? 50);
 const run = promisify(execFile);
-const cpuModel = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
-const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
-const cluster = await startCluster({ log: (line) => process.stderr.write(`[cluster] ${line}\n`) });
-if (!cluster.realNode) throw new Error('this benchmark needs the local cluster\'s real node (APPSERVING_CLUSTER_REAL_NODE=0 leaves it out)');
-Object.assign(process.env, {
-  APPSERVING_TEST_KUBECONFIG: cluster.kubeconfigPath,
-  APPSERVING_TEST_PROMETHEUS: cluster.prometheusUrl,
-  APPSERVING_TEST_REGISTRY: cluster.registryHost,
-  APPSERVING_TEST_HELM: cluster.helmBinary,
-  APPSERVING_TEST_KUBECTL: cluster.kubectlBinary,
-});
-const platform = await startPlatform({ realNode: true, logLevel: 'warn' });
+const { cluster, platform } = await startRealNodeBench();
 const kc = new KubeConfig();
 kc.loadFromFile(cluster.kubeconfigPath);
 const core = kc.makeApiClient(CoreV1Api);

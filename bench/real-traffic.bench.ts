@@ -7,27 +7,14 @@
  * Run: `pnpm bench:real-traffic`. Joins the local cluster (`pnpm cluster:up`, or starts it); 127.0.0.1 only.
  * Settings: BENCH_INTERVAL_S (10), BENCH_STEP (20), BENCH_MAX_WEIGHT (60).
  */
-import { readFileSync } from 'node:fs';
-import { startCluster } from '../test/cluster/src/index.ts';
-import { startPlatform, type Platform } from '../test/support/platform.ts';
 import { getFromEndpoint, helloJar, startSteadyClient } from '../test/support/real-apps.ts';
+import { cpuModel, log, startRealNodeBench } from './support/real-node-bench.ts';
 
 const INTERVAL = Number(process.env.BENCH_INTERVAL_S ?? 10);
 const STEP = Number(process.env.BENCH_STEP ?? 20);
 const MAX = Number(process.env.BENCH_MAX_WEIGHT ?? 60);
-const cpuModel = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
-const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
-const cluster = await startCluster({ log: (line) => process.stderr.write(`[cluster] ${line}\n`) });
-if (!cluster.realNode) throw new Error("this benchmark needs the local cluster's real node (APPSERVING_CLUSTER_REAL_NODE=0 leaves it out)");
-Object.assign(process.env, {
-  APPSERVING_TEST_KUBECONFIG: cluster.kubeconfigPath,
-  APPSERVING_TEST_PROMETHEUS: cluster.prometheusUrl,
-  APPSERVING_TEST_REGISTRY: cluster.registryHost,
-  APPSERVING_TEST_HELM: cluster.helmBinary,
-  APPSERVING_TEST_KUBECTL: cluster.kubectlBinary,
-});
-const platform: Platform = await startPlatform({ realNode: true, logLevel: 'warn' });
+const { cluster, platform } = await startRealNodeBench();
 
 interface AppView {
   id: string;
