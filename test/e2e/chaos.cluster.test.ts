@@ -150,14 +150,18 @@ function shuffled<T>(items: T[], random: () => number): T[] {
   return items;
 }
 
-/** Starts a service until it is ready; a start cut short by a kill is tried again. */
+/**
+ * Starts a service until it is ready, as a supervisor would: a start cut short by a kill, or a process that exits
+ * because NATS or Postgres is being restarted under it, is tried again, for three minutes at most.
+ */
 async function keepStarting(name: ServiceName): Promise<void> {
+  const deadline = Date.now() + 180_000;
   for (;;) {
     try {
       await services.start(name, 180_000);
       return;
     } catch (error) {
-      if (services.running(name)) throw error;
+      if (services.running(name) || Date.now() > deadline) throw error;
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   }

@@ -51,7 +51,11 @@ export function serviceProcesses(options: { env: Record<string, string>; ports: 
     const deadline = Date.now() + timeoutMs;
     const entry = children.get(name);
     while (Date.now() < deadline) {
-      if (!entry || entry.child.exitCode !== null || entry.child.signalCode !== null) throw new Error(`${name} exited while starting (see ${join(options.logDir, `${name}.log`)})`);
+      if (!entry || entry.child.exitCode !== null || entry.child.signalCode !== null) {
+        // Forgotten, so that the next start() starts it again instead of finding the dead process "started".
+        if (children.get(name) === entry) children.delete(name);
+        throw new Error(`${name} exited while starting (code ${entry?.child.exitCode ?? entry?.child.signalCode ?? 'unknown'}; see ${join(options.logDir, `${name}.log`)})`);
+      }
       const ready = await fetch(`http://127.0.0.1:${options.ports[name]}/readyz`, { signal: AbortSignal.timeout(2_000) })
         .then((r) => r.status === 200)
         .catch(() => false);
