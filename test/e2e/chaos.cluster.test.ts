@@ -151,8 +151,9 @@ function shuffled<T>(items: T[], random: () => number): T[] {
 }
 
 /**
- * Starts a service until it is ready, as a supervisor would: a start cut short by a kill, or a process that exits
- * because NATS or Postgres is being restarted under it, is tried again, for three minutes at most.
+ * Starts a service until it is ready, as a supervisor would: a start cut short by a kill (restarts of one service
+ * overlap: a restart may find another one's process, which it then waits for), or a process that exits because
+ * NATS or Postgres is being restarted under it, is tried again, for three minutes at most.
  */
 async function keepStarting(name: ServiceName): Promise<void> {
   const deadline = Date.now() + 180_000;
@@ -161,7 +162,7 @@ async function keepStarting(name: ServiceName): Promise<void> {
       await services.start(name, 180_000);
       return;
     } catch (error) {
-      if (services.running(name) || Date.now() > deadline) throw error;
+      if (Date.now() > deadline) throw error;
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   }

@@ -72,14 +72,15 @@ export function serviceProcesses(options: { env: Record<string, string>; ports: 
     const killer = setTimeout(() => entry.child.kill('SIGKILL'), 30_000);
     await entry.exited;
     clearTimeout(killer);
-    children.delete(name);
+    if (children.get(name) === entry) children.delete(name);
   }
 
   return {
     ports: options.ports,
     starts,
     async start(name, readyTimeoutMs = 120_000) {
-      if (children.has(name)) return;
+      // Started already (perhaps by a concurrent restart): ready when that process is.
+      if (children.has(name)) return waitReady(name, readyTimeoutMs);
       const log = logOf(name);
       log.write(`\n=== start ${starts[name] + 1} at ${new Date().toISOString()}\n`);
       const child = spawn(process.execPath, [join(repoRoot, 'services', name, 'src', 'main.ts')], {
