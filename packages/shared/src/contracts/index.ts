@@ -4,6 +4,7 @@ export * from './image-reference.ts';
 export * from './release.schemas.ts';
 export * from './release-spec.rules.ts';
 export * from './analysis.ts';
+export * from './app-metrics.ts';
 export * from './commands.ts';
 export * from './events.ts';
 export * from './catalog.ts';

@@ -1,4 +1,5 @@
 import Type from 'typebox';
+import { AppMetricsRequestV1, AppMetricsV1 } from './app-metrics.ts';
 
 /**
  * Request/reply subjects (core NATS, not streams): questions one service answers for another, such as the
@@ -53,5 +54,11 @@ export const rpcs = {
     request: PodLogsRequestV1,
     response: PodLogsResponseV1,
     description: 'The last lines of an app\'s pod logs; answered by the watcher (queue group `watcher`).',
+  },
+  appMetrics: {
+    subject: 'appserving.rpc.metrics.v1',
+    request: AppMetricsRequestV1,
+    response: AppMetricsV1,
+    description: 'An app\'s metrics per track over a time range, read from its cluster\'s Prometheus; answered by the watcher (queue group `watcher`).',
   },
 } as const satisfies Record<string, RpcDefinition>;
