@@ -10,6 +10,7 @@ import type { ArtifactStore } from '@appserving/shared/artifacts';
 import { authPlugin } from './auth/auth.plugin.ts';
 import type { AuthFailureThrottle } from './auth/failure-throttle.ts';
 import type { PrincipalCache } from './auth/principal-cache.ts';
+import { acceptEmptyJsonBodies, frameworkCode } from './http/json-body.ts';
 import { typeboxValidatorCompiler } from './http/validation.ts';
 import { appStatusRoutes } from './routes/app-status.routes.ts';
 import { appsRoutes, type AppsRoutesDeps } from './routes/apps.routes.ts';
@@ -52,6 +53,7 @@ export interface GatewayDeps {
 export async function gatewayApp(app: FastifyInstance, deps: GatewayDeps): Promise<void> {
   app.setValidatorCompiler(typeboxValidatorCompiler);
   app.setErrorHandler(errorHandler);
+  acceptEmptyJsonBodies(app);
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ error: { code: 'route_not_found', message: `no route ${request.method} ${request.url.split('?')[0] ?? ''}` } }),
   );
@@ -111,11 +113,6 @@ export function frameworkErrors(error: FastifyError, _request: FastifyRequest, r
   void reply.code(status).send({ error: { code: frameworkCode(error), message: error.message } });
 }
 
-/** fastify's own codes, in the API's words where it has one (a body over the limit is `payload_too_large`). */
-function frameworkCode(error: FastifyError): string {
-  if (error.statusCode === 413) return 'payload_too_large';
-  return (error.code ?? 'bad_request').toLowerCase();
-}
 
 /** The one error handler: the shared error kinds map to their status; 5xx never shows internals. */
 export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
