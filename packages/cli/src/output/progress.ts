@@ -4,8 +4,9 @@ import { formatDuration, type Painter } from './format.ts';
 /**
  * Progress of long work (upload, build, rollout) on stderr, so stdout keeps only the result:
  * - a terminal gets finished steps as lines and the current activity as one live line (spinner, elapsed time);
- * - anything else (CI logs) gets plain timestamped lines, an activity printed when it changes and a repeated
- *   percentage at most every few seconds;
+ * - anything else (CI logs) gets plain timestamped lines: an activity printed when it changes; a percentage (an
+ *   upload, a push) at its start, each quarter and its end, five lines at most; other changing numbers at most
+ *   every few seconds;
  * - `--json` gets one JSON object per line: `{ time, kind: "step" | "activity" | "warning", message, ...data }`.
  */
 export interface Progress {
@@ -52,17 +53,24 @@ function plainProgress(stream: NodeJS.WriteStream, now: () => Date): Progress {
   let lastActivity = '';
   let lastKey = '';
   let lastAt = 0;
+  let lastQuarter = -1;
   return {
     step: (message) => line(message),
     activity(message, data) {
       if (message === lastActivity) return;
-      // The same activity with a new number (upload %, bytes pushed): at most every 5 s, and at 100 %.
-      const key = message.replace(/[0-9.]+ ?(%|[KMG]iB|B)\b.*/, '');
+      // The activity without its numbers (`%` is not followed by a word boundary, so it is matched on its own).
+      const key = message.replace(/[0-9.]+ ?(%|[KMG]iB\b|B\b).*/, '');
       const at = now().getTime();
-      if (key === lastKey && data?.percent !== 100 && at - lastAt < 5_000) return;
+      const percent = data?.percent;
+      if (key === lastKey) {
+        // The same activity with a new number: a percentage when it reaches the next quarter (and 100 % once);
+        // a number without a percentage (bytes pushed) at most every 5 s.
+        if (percent !== undefined ? Math.floor(percent / 25) <= lastQuarter : at - lastAt < 5_000) return;
+      }
       lastActivity = message;
       lastKey = key;
       lastAt = at;
+      lastQuarter = percent === undefined ? -1 : Math.floor(percent / 25);
       line(message);
     },
     warn: (message) => line(`warning: ${message}`),
