@@ -11,6 +11,7 @@ import { authPlugin } from './auth/auth.plugin.ts';
 import type { AuthFailureThrottle } from './auth/failure-throttle.ts';
 import type { PrincipalCache } from './auth/principal-cache.ts';
 import { acceptEmptyJsonBodies, frameworkCode } from './http/json-body.ts';
+import { nameOperations, publishedDocument } from './http/openapi.ts';
 import { typeboxValidatorCompiler } from './http/validation.ts';
 import { appStatusRoutes } from './routes/app-status.routes.ts';
 import { appsRoutes, type AppsRoutesDeps } from './routes/apps.routes.ts';
@@ -54,6 +55,7 @@ export async function gatewayApp(app: FastifyInstance, deps: GatewayDeps): Promi
   app.setValidatorCompiler(typeboxValidatorCompiler);
   app.setErrorHandler(errorHandler);
   acceptEmptyJsonBodies(app);
+  nameOperations(app);
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ error: { code: 'route_not_found', message: `no route ${request.method} ${request.url.split('?')[0] ?? ''}` } }),
   );
@@ -71,6 +73,7 @@ export async function gatewayApp(app: FastifyInstance, deps: GatewayDeps): Promi
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
+    transformObject: (documentObject) => publishedDocument('openapiObject' in documentObject ? documentObject.openapiObject : documentObject.swaggerObject),
   });
   await app.register(swaggerUi, {
     routePrefix: '/docs',
