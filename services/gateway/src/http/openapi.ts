@@ -49,7 +49,7 @@ export function nameOperations(app: FastifyInstance): void {
   app.addHook('onRoute', (route: RouteOptions) => {
     const methods = [route.method].flat().filter((m) => m !== 'HEAD');
     const entry = methods.length === 1 ? operations[`${methods[0] ?? ''} ${route.url}`] : undefined;
-    if (!entry || (route.schema as { hide?: boolean } | undefined)?.hide) return;
+    if (!entry || route.schema?.hide) return;
     route.schema ??= {};
     const schema = route.schema as { operationId?: string; summary?: string };
     schema.operationId ??= entry.id;
