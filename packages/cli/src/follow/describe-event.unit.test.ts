@@ -54,7 +54,10 @@ describe('diagnosisLines', () => {
 describe('terminal statuses', () => {
   it('are the platform\'s (contracts/events.ts)', () => {
     expect([...terminalStatuses].sort()).toEqual([...sharedTerminal].sort());
-    for (const status of releaseStatuses) expect(typeof isTerminal({ status, task_type: 'all' })).toBe('boolean');
+    // A release that deploys ends at these; `built` is a step on its way (it ends only a build-only release).
+    const ending = releaseStatuses.filter((status) => isTerminal({ status, task_type: 'all' }));
+    expect(ending).toEqual(['succeeded', 'failed', 'aborted', 'rolled-back', 'superseded']);
+    expect(releaseStatuses.filter((status) => isTerminal({ status, task_type: 'build' }))).toEqual(['built', ...ending]);
   });
 
   it('built ends a build-only release and is a step of the others', () => {

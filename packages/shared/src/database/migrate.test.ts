@@ -221,8 +221,15 @@ describe('migrations', () => {
     expect(migrations['0001-initial']).toBe(initial);
   });
 
-  it('accepts a pino logger', () => {
-    const log: MigrationLogger = pino({ enabled: false });
-    expect(() => log.info({ migration: 'x' }, 'migration applied')).not.toThrow();
+  it('tells a pino logger, as the services pass theirs, each migration it applies', async () => {
+    const database = await openTestDatabase();
+    try {
+      const lines: string[] = [];
+      const log: MigrationLogger = pino({ base: null, timestamp: false }, { write: (line: string) => lines.push(line) });
+      await migrateToLatest(database.handle.db, log);
+      expect(lines.map((line) => JSON.parse(line) as unknown)).toEqual(ALL.map((migration) => ({ level: 30, migration, msg: 'migration applied' })));
+    } finally {
+      await database.cleanup();
+    }
   });
 });
