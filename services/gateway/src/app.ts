@@ -13,6 +13,7 @@ import type { PrincipalCache } from './auth/principal-cache.ts';
 import { acceptEmptyJsonBodies, frameworkCode } from './http/json-body.ts';
 import { nameOperations, publishedDocument } from './http/openapi.ts';
 import { typeboxValidatorCompiler } from './http/validation.ts';
+import { appMetricsRoutes } from './routes/app-metrics.routes.ts';
 import { appStatusRoutes } from './routes/app-status.routes.ts';
 import { appsRoutes, type AppsRoutesDeps } from './routes/apps.routes.ts';
 import { artifactsRoutes } from './routes/artifacts.routes.ts';
@@ -93,6 +94,7 @@ export async function gatewayApp(app: FastifyInstance, deps: GatewayDeps): Promi
   registerOpsRoutes(app, { ...deps, ...(deps.warnings ? { warnings: deps.warnings } : {}) });
   await app.register(appsRoutes, deps.apps);
   await app.register(appStatusRoutes, { db: deps.db, js: deps.js, ...(deps.nc ? { nc: deps.nc } : {}), principalOf: (request) => deps.apps.principalOf(request) });
+  await app.register(appMetricsRoutes, { db: deps.db, ...(deps.nc ? { nc: deps.nc } : {}), principalOf: (request) => deps.apps.principalOf(request) });
   await app.register(artifactsRoutes, { store: deps.artifacts });
   await app.register(clustersRoutes, { db: deps.db, box: deps.box, ...deps.clusters, outbox: deps.apps.outbox, source: deps.apps.source });
   await app.register(projectsRoutes, { db: deps.db });

@@ -103,6 +103,12 @@ export const watcherSettings = {
     default: 5_000,
     description: 'Timeout of one Prometheus query of the canary analysis record.',
   }),
+  metricsQueryTimeoutMs: setting({
+    env: 'APPSERVING_WATCHER_METRICS_QUERY_TIMEOUT_MS',
+    schema: ms(100),
+    default: 8_000,
+    description: 'Timeout of one Prometheus range query of an app\'s metrics (GET /apps/{id}/metrics); a request runs at most five at once.',
+  }),
 } as const;
 
 export type WatcherConfig = ConfigOf<typeof watcherSettings>;

@@ -8,6 +8,7 @@ import { createClusterWatch } from './engine/cluster-watch.ts';
 import { createStatusEngine } from './engine/status-engine.ts';
 import { createWatcherMetrics } from './engine/watcher-metrics.ts';
 import { serveLogs } from './handlers/logs.rpc.ts';
+import { serveMetrics } from './handlers/metrics.rpc.ts';
 import { createProjectionHandlers } from './handlers/projection.handler.ts';
 import { createStatusHandlers } from './handlers/status.handler.ts';
 
@@ -59,6 +60,7 @@ export function createWatcher(runtime: Runtime, config: WatcherConfig): Watcher 
       relay.start();
       for (const runner of runners) runner.start();
       subscriptions.push(serveLogs({ nc: runtime.messaging.nc, db, access, log }));
+      subscriptions.push(serveMetrics({ nc: runtime.messaging.nc, db, access, log, queryTimeoutMs: config.metricsQueryTimeoutMs }));
       // Status changes decided by another replica (or an event handled there) reach the holder of the cluster.
       subscriptions.push(
         runtime.messaging.nc.subscribe(`${ReleaseStatusChangedV1.subjectPattern.replace(/\*$/, '>')}`, {

@@ -131,6 +131,67 @@ export function durationSeconds(text: string): number {
   return Number(match[1]) * { s: 1, m: 60, h: 3_600, d: 86_400 }[match[2] as 's' | 'm' | 'h' | 'd'];
 }
 
+/**
+ * The range and step of GET /apps/{id}/metrics from its query: range default 1h, from 1m to 7d; step default
+ * range/120 (at least 5s); at most 1000 points. Throws a RangeError naming the parameter otherwise.
+ */
+export function resolveMetricsRange(range: string | undefined, step: string | undefined): { rangeSeconds: number; stepSeconds: number; points: number } {
+  const read = (name: 'range' | 'step', text: string) => {
+    try {
+      return durationSeconds(text);
+    } catch {
+      throw new RangeError(`${name} must be a duration like 30s, 15m, 1h or 7d, not ${JSON.stringify(text)}`);
+    }
+  };
+  const rangeSeconds = range === undefined ? 3_600 : read('range', range);
+  if (rangeSeconds < metricsLimits.minRangeSeconds || rangeSeconds > metricsLimits.maxRangeSeconds) {
+    throw new RangeError(`range must be from 1m to 7d, not ${range}`);
+  }
+  const stepSeconds =
+    step === undefined ? Math.max(metricsLimits.minStepSeconds, Math.ceil(rangeSeconds / metricsLimits.defaultPoints)) : read('step', step);
+  if (stepSeconds < metricsLimits.minStepSeconds) throw new RangeError(`step must be at least ${metricsLimits.minStepSeconds}s, not ${step}`);
+  if (stepSeconds > rangeSeconds) throw new RangeError(`step (${step}) must not be longer than range (${range ?? '1h'})`);
+  const points = Math.floor(rangeSeconds / stepSeconds) + 1;
+  if (points > metricsLimits.maxPoints) {
+    throw new RangeError(`range ${range ?? '1h'} at step ${step} is ${points} points per series, more than ${metricsLimits.maxPoints}: use a longer step`);
+  }
+  return { rangeSeconds, stepSeconds, points };
+}
+
+/** The rate window of a query at `stepSeconds`: twice the step, at least a minute (so a 15s scrape has 4 samples). */
+export function metricsWindow(stepSeconds: number): string {
+  return `${Math.max(2 * stepSeconds, 60)}s`;
+}
+
+/**
+ * The track of a query's `track` label for an app of `strategy`: the pod series' `main` is the rolling app's
+ * `stable` Deployment or a Flagger app's `canary` target; the gateway's `stable` (the app's own Service) is the
+ * primary's for a Flagger app, whose apex Service selects the primary pods.
+ */
+export function resolveTrack(raw: string | undefined, strategy: 'rolling' | 'canary' | 'blue-green'): MetricTrack | undefined {
+  const flagger = strategy !== 'rolling';
+  if (raw === 'main') return flagger ? 'canary' : 'stable';
+  if (raw === 'stable') return flagger ? 'primary' : 'stable';
+  if (raw === 'primary' || raw === 'canary') return raw;
+  return undefined;
+}
+
+/** What a source is, in the words of a `missing` reason. */
+export const appMetricSourceNames: Record<(typeof appMetricSources)[AppMetricName], string> = {
+  'traffic-gateway': 'traffic gateway (Traefik)',
+  cadvisor: 'kubelet cAdvisor',
+  'kube-state-metrics': 'kube-state-metrics',
+  jvm: 'JVM (the app\'s own or an agent\'s)',
+};
+
+/** A series whose presence tells a cluster's Prometheus has the source at all (any app). */
+export const appMetricSourceProbes: Record<(typeof appMetricSources)[AppMetricName], string> = {
+  'traffic-gateway': 'traefik_service_requests_total',
+  cadvisor: 'container_cpu_usage_seconds_total',
+  'kube-state-metrics': 'kube_pod_status_ready',
+  jvm: 'jvm_memory_used_bytes',
+};
+
 const Point = Type.Tuple([Type.Number({ description: 'Unix time, seconds' }), Type.Number()]);
 const Release = Type.Union([Type.Object({ id: Type.String({ format: 'uuid' }), version: Type.String() }, { additionalProperties: false }), Type.Null()]);
 
