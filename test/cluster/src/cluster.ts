@@ -426,7 +426,7 @@ async function launch(dir: string, portBase: number, versions: Versions, opts: S
 
   try {
     const etcd = start(components.etcd(l));
-    const prom = start(components.prometheus(l, { realNode: withNode }));
+    const prom = start(components.prometheus(l, { realNode: withNode, node }));
     const reg = start(components.registry(l));
     await waitFor('etcd', async () => (await probe(`http://127.0.0.1:${l.ports.etcdClient}/health`)).body.includes('"true"'), { timeoutMs: 30_000, process: etcd });
     log(`etcd ready (${since()})`);

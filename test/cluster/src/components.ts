@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import type { NodeLayout } from './node/node-layout.ts';
 import type { Pki } from './pki.ts';
 import type { ClusterPorts } from './ports.ts';
 import type { StartOptions } from './processes.ts';
@@ -189,11 +190,19 @@ export function flagger(l: ClusterLayout): StartOptions {
   };
 }
 
-export function prometheus(l: ClusterLayout, opts: { realNode: boolean } = { realNode: false }): StartOptions {
+/** The real node as Prometheus scrapes it: the kubelet's name and bridge address. */
+export type ScrapedNode = Pick<NodeLayout, 'name' | 'nodeIp'>;
+
+export function prometheusConfig(l: ClusterLayout, node: ScrapedNode | undefined): Record<string, unknown> {
+  return { global: { scrape_interval: '15s', evaluation_interval: '15s' }, scrape_configs: node ? realNodeScrapes(l, node) : [] };
+}
+
+export function prometheus(l: ClusterLayout, opts: { realNode: boolean; node?: ScrapedNode } = { realNode: false }): StartOptions {
   const config = join(l.dir, 'prometheus.yml');
   // Tests also feed data through the remote-write receiver. With the real node, it scrapes the traffic gateway's
-  // request metrics (127.0.0.1); never a pod address.
-  writeFileSync(config, stringify({ global: { scrape_interval: '15s', evaluation_interval: '15s' }, scrape_configs: opts.realNode ? realNodeScrapes(l) : [] }));
+  // request metrics (127.0.0.1) and the kubelet's cAdvisor metrics (the node's bridge address); never a pod address.
+  if (opts.realNode && !opts.node) throw new Error('prometheus: the real node\'s address is needed to scrape its kubelet');
+  writeFileSync(config, stringify(prometheusConfig(l, opts.realNode ? opts.node : undefined)));
   return {
     name: 'prometheus',
     binary: '/usr/bin/prometheus',
@@ -210,12 +219,27 @@ export function prometheus(l: ClusterLayout, opts: { realNode: boolean } = { rea
 }
 
 /**
- * With the real node: the traffic gateway's request metrics, per route and per backend Service with status codes and
- * durations, which canary and blue/green analysis reads (`traefik` analysis metrics) with no agent in the app.
- * (Debian's Prometheus is built without Kubernetes service discovery, so pods are not discovered and scraped.)
+ * With the real node:
+ * - the traffic gateway's request metrics, per route and per backend Service with status codes and durations, which
+ *   canary and blue/green analysis reads (`traefik` analysis metrics) with no agent in the app;
+ * - the kubelet's cAdvisor metrics (CPU, memory and their limits per container, labelled with namespace, pod and
+ *   container), which app metrics read: over HTTPS on the node's bridge address, Prometheus showing a client
+ *   certificate of the cluster's CA (the kubelet admits no one else) and checking the kubelet's against that CA.
+ * (Debian's Prometheus is built without Kubernetes service discovery, so both are static targets, and pods are not
+ * discovered and scraped.)
  */
-function realNodeScrapes(l: ClusterLayout): Record<string, unknown>[] {
-  return [{ job_name: 'traffic-gateway', scrape_interval: '5s', static_configs: [{ targets: [`127.0.0.1:${l.ports.traefikAdmin}`] }] }];
+function realNodeScrapes(l: ClusterLayout, node: ScrapedNode): Record<string, unknown>[] {
+  return [
+    { job_name: 'traffic-gateway', scrape_interval: '5s', static_configs: [{ targets: [`127.0.0.1:${l.ports.traefikAdmin}`] }] },
+    {
+      job_name: 'kubelet-cadvisor',
+      scrape_interval: '10s',
+      scheme: 'https',
+      metrics_path: '/metrics/cadvisor',
+      tls_config: { ca_file: l.pki.caCert, cert_file: l.pki.prometheusClientCert, key_file: l.pki.prometheusClientKey, server_name: node.name },
+      static_configs: [{ targets: [`${node.nodeIp}:${l.ports.kubelet}`], labels: { node: node.name } }],
+    },
+  ];
 }
 
 export function registry(l: ClusterLayout): StartOptions {

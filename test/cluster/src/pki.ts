@@ -19,6 +19,9 @@ export interface Pki {
   /** The API server's client certificate for kubelets (logs, exec, port-forward), signed by the CA. */
   readonly kubeletClientCert: string;
   readonly kubeletClientKey: string;
+  /** Prometheus's client certificate for the real node's kubelet (its /metrics/cadvisor), signed by the CA; one file holds both. */
+  readonly prometheusClientCert: string;
+  readonly prometheusClientKey: string;
 }
 
 /** The real node kubelet's identity, in the token file. */
@@ -35,6 +38,8 @@ function paths(dir: string): Omit<Pki, 'adminToken' | 'nodeToken'> {
     tokenFile: join(dir, 'tokens.csv'),
     kubeletClientCert: join(dir, 'kubelet-client.crt'),
     kubeletClientKey: join(dir, 'kubelet-client.key'),
+    prometheusClientCert: join(dir, 'prometheus-client.pem'),
+    prometheusClientKey: join(dir, 'prometheus-client.pem'),
   };
 }
 
@@ -94,4 +99,32 @@ function addRealNodeCredentials(dir: string): void {
     renameSync(join(dir, 'kubelet-client.key.tmp'), join(dir, 'kubelet-client.key'));
     renameSync(join(dir, 'kubelet-client.crt.tmp'), join(dir, 'kubelet-client.crt'));
   }
+  // Prometheus reads the kubelet's cAdvisor metrics (the kubelet admits every client of the CA). Certificate and key
+  // in one file, renamed into place: test processes that check a running cluster at once may each make one.
+  if (!existsSync(join(dir, 'prometheus-client.pem'))) {
+    const tmp = `prometheus-client.tmp-${process.pid}`;
+    const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+    openssl(dir, 'req', ...ec, '-keyout', `${tmp}.key`, '-out', `${tmp}.csr`, '-subj', '/CN=appserving-prometheus');
+    writeFileSync(join(dir, `${tmp}.ext`), 'extendedKeyUsage=clientAuth\n');
+    openssl(dir, 'x509', '-req', '-in', `${tmp}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAserial', `${tmp}.srl`, '-CAcreateserial',
+      '-out', `${tmp}.crt`, '-days', '3650', '-extfile', `${tmp}.ext`);
+    writeFileSync(join(dir, `${tmp}.pem`), readFileSync(join(dir, `${tmp}.crt`), 'utf8') + readFileSync(join(dir, `${tmp}.key`), 'utf8'), { mode: 0o600 });
+    renameSync(join(dir, `${tmp}.pem`), join(dir, 'prometheus-client.pem'));
+    for (const ext of ['key', 'csr', 'ext', 'srl', 'crt']) rmSync(join(dir, `${tmp}.${ext}`), { force: true });
+  }
+}
+
+/**
+ * A serving certificate of the CA for the real node's kubelet (its name and bridge address), written to `outDir` as
+ * kubelet.crt and kubelet.key: clients that check the kubelet's identity (Prometheus) trust the cluster's CA, not a
+ * certificate the kubelet made up itself. Made at every start: the node's address follows the port block.
+ */
+export function issueKubeletServingCertificate(pki: Pki, outDir: string, nodeName: string, nodeIp: string): { cert: string; key: string } {
+  mkdirSync(outDir, { recursive: true });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  openssl(outDir, 'req', ...ec, '-keyout', 'kubelet.key', '-out', 'kubelet.csr', '-subj', `/CN=${nodeName}`);
+  writeFileSync(join(outDir, 'kubelet.ext'), `subjectAltName=IP:${nodeIp},DNS:${nodeName}\nextendedKeyUsage=serverAuth\n`);
+  openssl(outDir, 'x509', '-req', '-in', 'kubelet.csr', '-CA', pki.caCert, '-CAkey', join(pki.dir, 'ca.key'), '-CAcreateserial',
+    '-CAserial', join(outDir, 'ca.srl'), '-out', 'kubelet.crt', '-days', '3650', '-extfile', 'kubelet.ext');
+  return { cert: join(outDir, 'kubelet.crt'), key: join(outDir, 'kubelet.key') };
 }

@@ -157,6 +157,28 @@ describe('the real node', () => {
     expect(answer).toBe(token);
   });
 
+  it('has its containers\' CPU and memory in the cluster\'s Prometheus, scraped from the kubelet\'s cAdvisor over TLS with a client certificate', async () => {
+    await k.core.createNamespacedPod({ namespace: ns, body: tokenServer('meter') });
+    await readyPod('meter');
+    const query = async (promql: string) => {
+      const url = `${k.cluster.prometheusUrl}/api/v1/query?query=${encodeURIComponent(promql)}`;
+      const body = (await (await fetch(url)).json()) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+      return body.data.result;
+    };
+    const selector = `namespace="${ns}",pod="meter",container="app"`;
+    // The pod's own container (not the pause container, not the pod's cgroup), with the labels app metrics select on.
+    const cpu = await eventually('the pod\'s CPU in Prometheus', () => query(`container_cpu_usage_seconds_total{${selector}}`), (r) => r.length > 0, 60_000);
+    expect(cpu[0]?.metric).toMatchObject({ job: 'kubelet-cadvisor', node: node?.name, namespace: ns, pod: 'meter', container: 'app' });
+    expect(Number(cpu[0]?.value[1])).toBeGreaterThan(0);
+    const limit = await eventually('the pod\'s memory limit in Prometheus', () => query(`container_spec_memory_limit_bytes{${selector}}`), (r) => r.length > 0, 60_000);
+    expect(Number(limit[0]?.value[1])).toBe(128 * 1024 * 1024);
+    const memory = await query(`container_memory_working_set_bytes{${selector}}`);
+    expect(Number(memory[0]?.value[1])).toBeGreaterThan(1024 * 1024);
+    const targets = (await (await fetch(`${k.cluster.prometheusUrl}/api/v1/targets?state=active`)).json()) as { data: { activeTargets: { labels: { job: string }; health: string; scrapeUrl: string; lastError: string }[] } };
+    const kubelet = targets.data.activeTargets.find((t) => t.labels.job === 'kubelet-cadvisor');
+    expect(kubelet).toMatchObject({ health: 'up', lastError: '', scrapeUrl: `https://${node?.nodeIp}:${k.cluster.ports.kubelet}/metrics/cadvisor` });
+  });
+
   it('keeps a volume of the local provisioner across a pod replaced', async () => {
     await k.core.createNamespacedPersistentVolumeClaim({
       namespace: ns,

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import type { Pki } from '../pki.ts';
+import { issueKubeletServingCertificate, type Pki } from '../pki.ts';
 import type { StartOptions } from '../processes.ts';
 import type { BinaryPaths } from '../versions.ts';
 import { REAL_NODE_LABEL, REAL_NODE_LABEL_VALUE } from './node-layout.ts';
@@ -18,13 +18,15 @@ export const REAL_NODE_TAINT = { key: REAL_NODE_LABEL, value: REAL_NODE_LABEL_VA
  * The kubelet's configuration. What these machines need (docs/local-cluster.md, "The real node"):
  * - cgroup v1 (hybrid): `failCgroupV1: false` and the cgroupfs driver (no systemd);
  * - a node address that is not loopback: the bridge's address, where the API server reaches the kubelet;
- * - the kubelet's HTTPS server accepts only clients with a certificate of the cluster's CA (the API server), since
- *   pods on the bridge can reach the node address too;
+ * - the kubelet's HTTPS server accepts only clients with a certificate of the cluster's CA (the API server, and
+ *   Prometheus for /metrics/cadvisor), since pods on the bridge can reach the node address too; it serves a
+ *   certificate of that CA for its bridge address, so Prometheus can check whom it talks to;
  * - its own directories for everything it would otherwise write under /var/lib/kubelet, /var/log/pods and
  *   /usr/libexec, and a resolv.conf that resolves nothing (no DNS query leaves the machine).
  */
 export function writeKubeletConfig(l: NodeLayout, pki: Pki, apiserverUrl: string, caPem: string): void {
   for (const d of [l.kubeletRoot, l.kubeletCertDir, l.podLogsDir, l.volumesDir]) mkdirSync(d, { recursive: true });
+  const serving = issueKubeletServingCertificate(pki, l.kubeletCertDir, l.name, l.nodeIp);
   writeFileSync(l.resolvConf, '# The local cluster has no DNS: nothing leaves this machine (docs/local-cluster.md).\nnameserver 127.0.0.1\noptions timeout:1 attempts:1\n');
   const config = {
     apiVersion: 'kubelet.config.k8s.io/v1beta1',
@@ -38,6 +40,8 @@ export function writeKubeletConfig(l: NodeLayout, pki: Pki, apiserverUrl: string
     address: l.nodeIp,
     port: l.ports.kubelet,
     readOnlyPort: 0,
+    tlsCertFile: serving.cert,
+    tlsPrivateKeyFile: serving.key,
     healthzBindAddress: '127.0.0.1',
     healthzPort: l.ports.kubeletHealthz,
     authentication: { anonymous: { enabled: false }, webhook: { enabled: false }, x509: { clientCAFile: pki.caCert } },
