@@ -11,6 +11,7 @@ const deploying = () => import('./commands/deploy.command.ts');
 const events = () => import('./commands/events.commands.ts');
 const login = () => import('./commands/login.command.ts');
 const operate = () => import('./commands/operate.commands.ts');
+const metrics = () => import('./commands/metrics.command.ts');
 
 export const EXIT_CODES_HELP = `
 Exit codes:
@@ -146,6 +147,15 @@ Examples:
     .option('--release <version>', 'only pods of this release: its number (3) or label (v3)')
     .description("print the app's pod logs")
     .action(run(async (ctx, app: string | undefined, flags: Parameters<typeof logsCommand>[2]) => (await events()).logsCommand(ctx, app, flags)));
+
+  program
+    .command('metrics')
+    .argument('[app]', 'app name or id')
+    .option('-c, --cluster <name|id>', 'the cluster, when several apps have this name')
+    .option('--range <duration>', 'how far back, from 1m to 7d (default 1h)')
+    .option('--step <duration>', 'time between points, at least 5s (default range/120)')
+    .description("show the app's requests, errors, latency, CPU and memory per track (stable, or primary and canary), with release markers")
+    .action(run(async (ctx, app: string | undefined, flags: { cluster?: string; range?: string; step?: string }) => (await metrics()).metricsCommand(ctx, app, flags)));
 
   program
     .command('events')
