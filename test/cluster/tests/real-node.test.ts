@@ -167,7 +167,15 @@ describe('the real node', () => {
     };
     const selector = `namespace="${ns}",pod="meter",container="app"`;
     // The pod's own container (not the pause container, not the pod's cgroup), with the labels app metrics select on.
-    const cpu = await eventually('the pod\'s CPU in Prometheus', () => query(`container_cpu_usage_seconds_total{${selector}}`), (r) => r.length > 0, 60_000);
+    // (A kubelet whose cAdvisor cannot reach containerd, as before `--containerd` was given, names pod cgroups only.)
+    const cpu = await eventually(
+      'the container\'s CPU in Prometheus',
+      () => query(`container_cpu_usage_seconds_total{${selector}}`),
+      (r) => r.length > 0,
+      60_000,
+    ).catch(async (error: unknown) => {
+      throw new Error(`${String(error)}; the pod's series: ${JSON.stringify((await query(`container_cpu_usage_seconds_total{namespace="${ns}",pod="meter"}`)).map((r) => r.metric))}`);
+    });
     expect(cpu[0]?.metric).toMatchObject({ job: 'kubelet-cadvisor', node: node?.name, namespace: ns, pod: 'meter', container: 'app' });
     expect(Number(cpu[0]?.value[1])).toBeGreaterThan(0);
     const limit = await eventually('the pod\'s memory limit in Prometheus', () => query(`container_spec_memory_limit_bytes{${selector}}`), (r) => r.length > 0, 60_000);

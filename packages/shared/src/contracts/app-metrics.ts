@@ -85,6 +85,14 @@ function byGatewayTrack(expr: string, v: AppMetricVars): string {
 function appPods(v: AppMetricVars): string {
   return `namespace="${v.namespace}",pod=~"${v.app}(-primary)?-[0-9a-z]+-[0-9a-z]+",container!="",container!="POD"`;
 }
+/**
+ * The pods' own cgroups (cAdvisor's series with a `pod` but no `container` and no image): what a kubelet whose
+ * cAdvisor cannot ask the container runtime for names still labels. Their usage and limits are the sum of the
+ * pod's containers' (an app pod has one container); read only for a track with no container series.
+ */
+function appPodCgroups(v: AppMetricVars): string {
+  return `namespace="${v.namespace}",pod=~"${v.app}(-primary)?-[0-9a-z]+-[0-9a-z]+",container="",image=""`;
+}
 function byPodTrack(expr: string, v: AppMetricVars): string {
   return `label_replace(label_replace(${expr}, "track", "main", "pod", "${v.app}-[0-9a-z]+-[0-9a-z]+"), "track", "primary", "pod", "${v.app}-primary-[0-9a-z]+-[0-9a-z]+")`;
 }
@@ -97,6 +105,10 @@ function byPodTrack(expr: string, v: AppMetricVars): string {
 export function appMetricQueries(v: AppMetricVars): Record<AppMetricName, string> {
   const gw = gatewayServices(v);
   const pods = appPods(v);
+  const cgroups = appPodCgroups(v);
+  /** Per track: the containers' series, or the pods' cgroups' where a track has no container series. */
+  const cadvisor = (expr: (selector: string) => string) =>
+    `sum by (track) (${byPodTrack(expr(pods), v)}) or sum by (track) (${byPodTrack(expr(cgroups), v)})`;
   const quantile = (q: number) =>
     `histogram_quantile(${q}, sum by (track, le) (${byGatewayTrack(`rate(traefik_service_request_duration_seconds_bucket{${gw}}[${v.window}])`, v)})) * 1000`;
   return {
@@ -109,10 +121,10 @@ export function appMetricQueries(v: AppMetricVars): Record<AppMetricName, string
     latency_p50_ms: quantile(0.5),
     latency_p95_ms: quantile(0.95),
     latency_p99_ms: quantile(0.99),
-    cpu_cores: `sum by (track) (${byPodTrack(`rate(container_cpu_usage_seconds_total{${pods}}[${v.window}])`, v)})`,
-    cpu_limit_cores: `sum by (track) (${byPodTrack(`container_spec_cpu_quota{${pods}} / container_spec_cpu_period{${pods}}`, v)})`,
-    memory_bytes: `sum by (track) (${byPodTrack(`container_memory_working_set_bytes{${pods}}`, v)})`,
-    memory_limit_bytes: `sum by (track) (${byPodTrack(`container_spec_memory_limit_bytes{${pods}} > 0`, v)})`,
+    cpu_cores: cadvisor((sel) => `rate(container_cpu_usage_seconds_total{${sel}}[${v.window}])`),
+    cpu_limit_cores: cadvisor((sel) => `container_spec_cpu_quota{${sel}} / container_spec_cpu_period{${sel}}`),
+    memory_bytes: cadvisor((sel) => `container_memory_working_set_bytes{${sel}}`),
+    memory_limit_bytes: cadvisor((sel) => `container_spec_memory_limit_bytes{${sel}} > 0`),
     restarts: `sum by (track) (${byPodTrack(`kube_pod_container_status_restarts_total{${pods}}`, v)})`,
     ready_pods: `sum by (track) (${byPodTrack(`kube_pod_status_ready{namespace="${v.namespace}",pod=~"${v.app}(-primary)?-[0-9a-z]+-[0-9a-z]+",condition="true"}`, v)})`,
     jvm_heap_used_bytes: `sum by (track) (${byPodTrack(`jvm_memory_used_bytes{namespace="${v.namespace}",pod=~"${v.app}(-primary)?-[0-9a-z]+-[0-9a-z]+",jvm_memory_type="heap"}`, v)})`,

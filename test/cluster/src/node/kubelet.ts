@@ -93,6 +93,9 @@ export function kubelet(l: NodeLayout, bins: BinaryPaths, logDir: string): Start
       `--root-dir=${l.kubeletRoot}`,
       `--cert-dir=${l.kubeletCertDir}`,
       `--node-labels=${REAL_NODE_LABEL}=${REAL_NODE_LABEL_VALUE}`,
+      // cAdvisor (inside the kubelet) names a container's cgroup (labels namespace, pod, container) by asking
+      // containerd, at /run/containerd/containerd.sock unless told: without this only pod cgroups have names.
+      `--containerd=${l.containerdSocket}`,
       '--v=1',
     ],
   };
