@@ -204,7 +204,8 @@ export const appMetricSourceProbes: Record<(typeof appMetricSources)[AppMetricNa
   jvm: 'jvm_memory_used_bytes',
 };
 
-const Point = Type.Tuple([Type.Number({ description: 'Unix time, seconds' }), Type.Number()]);
+/** `[unix seconds, value]`: an array of two numbers in the schema (OpenAPI 3.0 has no tuples), a pair in TypeScript. */
+const Point = Type.Unsafe<[number, number]>(Type.Array(Type.Number(), { minItems: 2, maxItems: 2, description: '[Unix time in seconds, value]' }));
 const Release = Type.Union([Type.Object({ id: Type.String({ format: 'uuid' }), version: Type.String() }, { additionalProperties: false }), Type.Null()]);
 
 export const AppMetricsRequestV1 = Type.Object(
