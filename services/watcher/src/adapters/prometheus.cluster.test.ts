@@ -5,7 +5,7 @@ import { remoteWrite } from '@appserving/test-cluster';
 import type {} from '@appserving/test-cluster/global-setup';
 import { freePort } from '@appserving/shared/testing';
 import { describe, expect, inject, it } from 'vitest';
-import { queryPrometheus } from './prometheus.ts';
+import { queryPrometheus, queryPrometheusRange } from './prometheus.ts';
 
 const { prometheusUrl } = inject('appservingCluster');
 const series = `appserving_watcher_prom_test_${randomBytes(3).toString('hex')}`;
@@ -29,5 +29,31 @@ describe('queryPrometheus', () => {
     expect(range).toMatchObject({ kind: 'failed', error: expect.stringContaining('matrix') });
     const down = await queryPrometheus(`http://127.0.0.1:${await freePort()}`, 'vector(1)', 2_000);
     expect(down).toMatchObject({ kind: 'failed', error: expect.stringMatching(/did not answer/) });
+  });
+});
+
+describe('queryPrometheusRange', () => {
+  it('returns every series of the matrix with its finite samples, its labels kept', async () => {
+    const range = `appserving_watcher_range_test_${randomBytes(3).toString('hex')}`;
+    const now = Math.floor(Date.now() / 1000);
+    await remoteWrite(prometheusUrl, [
+      { labels: { __name__: range, track: 'primary' }, samples: [{ value: 1, timestampMs: (now - 60) * 1000 }, { value: 2, timestampMs: (now - 30) * 1000 }] },
+      { labels: { __name__: range, track: 'canary' }, samples: [{ value: 5, timestampMs: (now - 30) * 1000 }] },
+    ]);
+    const outcome = await queryPrometheusRange(prometheusUrl, `${range} / ${range}{track="primary"} or ${range}`, { start: now - 60, end: now - 30, stepSeconds: 30 }, 5_000);
+    expect(outcome.kind).toBe('series');
+    const series = outcome.kind === 'series' ? outcome.series : [];
+    expect(series.find((s) => s.labels.track === 'primary')?.points).toEqual([[now - 60, 1], [now - 30, 1]]);
+    expect(series.find((s) => s.labels.track === 'canary')?.points).toEqual([[now - 30, 5]]);
+    // NaN (0/0) is no sample.
+    const nan = await queryPrometheusRange(prometheusUrl, `${range}{track="canary"} * 0 / 0`, { start: now - 30, end: now - 30, stepSeconds: 30 }, 5_000);
+    expect(nan).toEqual({ kind: 'series', series: [{ labels: { track: 'canary' }, points: [] }] });
+  });
+
+  it('tells a refused query from a Prometheus that does not answer', async () => {
+    const refused = await queryPrometheusRange(prometheusUrl, 'sum(rate(', { start: 0, end: 60, stepSeconds: 30 }, 5_000);
+    expect(refused).toMatchObject({ kind: 'failed', unreachable: false, error: expect.stringMatching(/refused the query \(400 bad_data\)/) });
+    const down = await queryPrometheusRange(`http://127.0.0.1:${await freePort()}`, 'vector(1)', { start: 0, end: 60, stepSeconds: 30 }, 2_000);
+    expect(down).toMatchObject({ kind: 'failed', unreachable: true, error: expect.stringMatching(/did not answer/) });
   });
 });
