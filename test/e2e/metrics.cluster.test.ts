@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { AppMetricsV1 } from '@appserving/shared';
+import { freePort } from '@appserving/shared/testing';
 import { seedBaseImages } from '@appserving/test-support/base-images';
 import { startPlatform, testClusterFromEnv, type Platform } from '@appserving/test-support/platform';
 import { answerFromEndpoint, getFromEndpoint, helloJar } from '@appserving/test-support/real-apps';
@@ -260,7 +261,7 @@ describe.concurrent('app metrics on the real node under real traffic', () => {
     await platform.removeApp(v1.id);
   }, TEST_MS);
 
-  it('a cluster without Prometheus answers 503 metrics_unavailable naming the cluster and prometheus_url, and the CLI exits 4 saying so', async () => {
+  it('a cluster without Prometheus answers 503 metrics_unavailable naming the cluster and prometheus_url, and the CLI exits 4 saying so; a Prometheus that does not answer is named too', async () => {
     const cluster = testClusterFromEnv();
     const registered = await platform.api<{ id: string }>('POST', '/clusters', { name: 'bare', kubeconfig: await readFile(cluster.kubeconfig, 'utf8') });
     expect(registered.status, JSON.stringify(registered.body)).toBe(201);
@@ -290,8 +291,37 @@ describe.concurrent('app metrics on the real node under real traffic', () => {
     expect(shown.stderr).toContain('cluster bare has no Prometheus registered (prometheus_url)');
     await platform.removeApp(created.body.app.id);
     expect((await platform.api('DELETE', `/clusters/${registered.body.id}?force=true`)).status).toBeLessThan(300);
+
+    // A Prometheus registered but not answering (nothing listens on its port): 503 too, naming it, with Retry-After.
+    const mute = await platform.api<{ id: string }>('POST', '/clusters', {
+      name: 'mute',
+      kubeconfig: await readFile(cluster.kubeconfig, 'utf8'),
+      prometheus_url: `http://127.0.0.1:${await freePort()}`,
+    });
+    expect(mute.status, JSON.stringify(mute.body)).toBe(201);
+    const muteProject = await platform.api<{ id: string; name: string; namespace: string }>('POST', '/projects', { name: 'mute-metrics', cluster_id: mute.body.id });
+    const quiet = await platform.api<{ app: AppView }>('POST', '/apps', {
+      name: 'deaf',
+      project: muteProject.body.name,
+      target_cluster_id: mute.body.id,
+      image_url: (await seedBaseImages(cluster.registryHost)).jar,
+      task_type: 'deploy',
+      port: 8080,
+      version: 'v1',
+      resource_spec: 'small',
+    });
+    expect(quiet.status, JSON.stringify(quiet.body)).toBe(202);
+    const unanswered = await fetch(`${platform.url}/apps/${quiet.body.app.id}/metrics`, { headers: { authorization: `Bearer ${platform.adminToken}` } });
+    const unansweredBody = (await unanswered.json()) as { error: { code: string; message: string; details?: Record<string, unknown> } };
+    expect(unanswered.status).toBe(503);
+    expect(unanswered.headers.get('retry-after')).not.toBeNull();
+    expect(unansweredBody.error).toMatchObject({ code: 'metrics_unavailable', message: expect.stringMatching(/^the Prometheus of cluster mute did not answer: /), details: { cluster: 'mute', missing: 'prometheus' } });
+    await platform.removeApp(quiet.body.app.id);
+    expect((await platform.api('DELETE', `/clusters/${mute.body.id}?force=true`)).status).toBeLessThan(300);
     if (cluster.kubectlBinary) {
-      await run(cluster.kubectlBinary, [`--kubeconfig=${cluster.kubeconfig}`, 'delete', 'namespace', bareProject.body.namespace, '--ignore-not-found', '--wait=false']);
+      for (const namespace of [bareProject.body.namespace, muteProject.body.namespace]) {
+        await run(cluster.kubectlBinary, [`--kubeconfig=${cluster.kubeconfig}`, 'delete', 'namespace', namespace, '--ignore-not-found', '--wait=false']);
+      }
     }
   }, TEST_MS);
 });
