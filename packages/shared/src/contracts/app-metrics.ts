@@ -106,6 +106,9 @@ export function appMetricQueries(v: AppMetricVars): Record<AppMetricName, string
   const gw = gatewayServices(v);
   const pods = appPods(v);
   const cgroups = appPodCgroups(v);
+  const appPodNames = `namespace="${v.namespace}",pod=~"${v.app}(-primary)?-[0-9a-z]+-[0-9a-z]+"`;
+  const jvm = (otel: (selector: string) => string, micrometer: (selector: string) => string) =>
+    `sum by (track) (${byPodTrack(otel(appPodNames), v)}) or sum by (track) (${byPodTrack(micrometer(appPodNames), v)})`;
   /** Per track: the containers' series, or the pods' cgroups' where a track has no container series. */
   const cadvisor = (expr: (selector: string) => string) =>
     `sum by (track) (${byPodTrack(expr(pods), v)}) or sum by (track) (${byPodTrack(expr(cgroups), v)})`;
@@ -127,9 +130,10 @@ export function appMetricQueries(v: AppMetricVars): Record<AppMetricName, string
     memory_limit_bytes: cadvisor((sel) => `container_spec_memory_limit_bytes{${sel}} > 0`),
     restarts: `sum by (track) (${byPodTrack(`kube_pod_container_status_restarts_total{${pods}}`, v)})`,
     ready_pods: `sum by (track) (${byPodTrack(`kube_pod_status_ready{namespace="${v.namespace}",pod=~"${v.app}(-primary)?-[0-9a-z]+-[0-9a-z]+",condition="true"}`, v)})`,
-    jvm_heap_used_bytes: `sum by (track) (${byPodTrack(`jvm_memory_used_bytes{namespace="${v.namespace}",pod=~"${v.app}(-primary)?-[0-9a-z]+-[0-9a-z]+",jvm_memory_type="heap"}`, v)})`,
-    jvm_heap_max_bytes: `sum by (track) (${byPodTrack(`jvm_memory_limit_bytes{namespace="${v.namespace}",pod=~"${v.app}(-primary)?-[0-9a-z]+-[0-9a-z]+",jvm_memory_type="heap"}`, v)})`,
-    jvm_gc_seconds_per_second: `sum by (track) (${byPodTrack(`rate(jvm_gc_duration_seconds_sum{namespace="${v.namespace}",pod=~"${v.app}(-primary)?-[0-9a-z]+-[0-9a-z]+"}[${v.window}])`, v)})`,
+    // OpenTelemetry's names (the Java agent's Prometheus exporter), or Micrometer's (Spring Boot's actuator) for a track without them.
+    jvm_heap_used_bytes: jvm((sel) => `jvm_memory_used_bytes{${sel},jvm_memory_type="heap"}`, (sel) => `jvm_memory_used_bytes{${sel},area="heap"}`),
+    jvm_heap_max_bytes: jvm((sel) => `jvm_memory_limit_bytes{${sel},jvm_memory_type="heap"}`, (sel) => `jvm_memory_max_bytes{${sel},area="heap"} > 0`),
+    jvm_gc_seconds_per_second: jvm((sel) => `rate(jvm_gc_duration_seconds_sum{${sel}}[${v.window}])`, (sel) => `rate(jvm_gc_pause_seconds_sum{${sel}}[${v.window}])`),
   };
 }
 
