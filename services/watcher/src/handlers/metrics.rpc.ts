@@ -32,6 +32,8 @@ import { queryPrometheus, queryPrometheusRange, type RangeOutcome } from '../ada
 
 /** Queries of one request at once, at most. */
 const CONCURRENCY = 5;
+/** All of one request's queries end within this time (the gateway waits 30 s for the answer). */
+const REQUEST_BUDGET_MS = 20_000;
 
 type Source = (typeof appMetricSources)[AppMetricName];
 type Series = AppMetricsV1['series'][number];
@@ -151,9 +153,11 @@ export async function appMetrics(deps: Pick<MetricsRpcDeps, 'db' | 'access' | 'q
   // A rejection of these is awaited below; until then it must not be reported as unhandled.
   for (const pending of [podsNow, releases, markers]) pending.catch(() => {});
 
+  const deadline = Date.now() + REQUEST_BUDGET_MS;
+  const timeout = () => Math.max(500, Math.min(deps.queryTimeoutMs, deadline - Date.now()));
   const outcomes = await mapBounded(appMetricNames, CONCURRENCY, async (metric) => ({
     metric,
-    outcome: await queryPrometheusRange(prometheusUrl, queries[metric], range, deps.queryTimeoutMs),
+    outcome: await queryPrometheusRange(prometheusUrl, queries[metric], range, timeout()),
   }));
   const unreachable = outcomes.find((o): o is { metric: AppMetricName; outcome: Extract<RangeOutcome, { kind: 'failed' }> } => o.outcome.kind === 'failed' && o.outcome.unreachable);
   if (unreachable) {
@@ -189,7 +193,7 @@ export async function appMetrics(deps: Pick<MetricsRpcDeps, 'db' | 'access' | 'q
   const sources = [...new Set(empty.map((m) => appMetricSources[m]))];
   const present = new Map<Source, boolean | undefined>(
     await mapBounded(sources, CONCURRENCY, async (source) => {
-      const probe = await queryPrometheus(prometheusUrl, `count(${appMetricSourceProbes[source]})`, deps.queryTimeoutMs);
+      const probe = await queryPrometheus(prometheusUrl, `count(${appMetricSourceProbes[source]})`, timeout());
       return [source, probe.kind === 'failed' ? undefined : probe.kind === 'value'] as const;
     }),
   );
