@@ -179,6 +179,7 @@ describe.concurrent('app metrics on the real node under real traffic', () => {
 
     const human = await cli('metrics', 'meter', '--range', '5m', '--step', '5s');
     expect(human.code, human.stderr).toBe(0);
+    console.log(`appserve metrics meter --range 5m --step 5s:\n${human.stdout}`);
     expect(human.stdout).toMatch(/^meter {2}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d → .* UTC, every 5s$/m);
     expect(human.stdout).toContain('stable v1  1/1 pods ready');
     expect(human.stdout).toMatch(/^ {2}requests +\d+\.\d+ req\/s +\d.* [▁▂▃▄▅▆▇█ ]+$/m);
