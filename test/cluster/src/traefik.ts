@@ -27,7 +27,16 @@ export function traefik(l: ClusterLayout): StartOptions {
       // A new pod takes traffic within half a second of being ready (Traefik batches configuration changes).
       providers: { providersThrottleDuration: '500ms', kubernetesGateway: { statusAddress: { ip: '127.0.0.1' } } },
       ping: { entryPoint: 'traefik' },
-      metrics: { prometheus: { entryPoint: 'traefik', addRoutersLabels: true, addServicesLabels: true } },
+      // Request duration buckets fine enough for a quick app's percentiles (Traefik's own, 0.1/0.3/1.2/5 s, put every
+      // local answer in the first bucket: p50 50 ms, p99 99 ms by interpolation, whatever the app did).
+      metrics: {
+        prometheus: {
+          entryPoint: 'traefik',
+          addRoutersLabels: true,
+          addServicesLabels: true,
+          buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+        },
+      },
       // Nothing leaves this machine: no version check, no usage statistics.
       global: { checkNewVersion: false, sendAnonymousUsage: false },
       log: { level: 'INFO' },
