@@ -84,7 +84,8 @@ export function sparkline(points: readonly [number, number][], start: number, en
   return means
     .map((m) => {
       if (m === undefined) return ' ';
-      if (high === low) return BARS[0];
+      // Flat, floating-point noise aside (a quantile read as 94.99999999 and 95).
+      if (high - low <= 1e-6 * Math.max(Math.abs(high), Math.abs(low))) return BARS[0];
       return BARS[Math.min(BARS.length - 1, Math.floor(((m - low) / (high - low)) * BARS.length))];
     })
     .join('');

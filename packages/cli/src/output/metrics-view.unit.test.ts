@@ -24,6 +24,7 @@ describe('sparkline', () => {
     expect(sparkline([[0, 0], [10, 1], [20, 2], [30, 3], [40, 4], [50, 5], [60, 6], [70, 7]], 0, 80, 8)).toBe('▁▂▃▄▅▆▇█');
     expect(sparkline([[0, 1], [70, 1]], 0, 80, 8)).toBe('▁      ▁');
     expect(sparkline([], 0, 80, 8)).toBe('');
+    expect(sparkline([[0, 95], [10, 94.99999999999999], [20, 95.00000000000001]], 0, 30, 3)).toBe('▁▁▁');
     // Several points in one slice: their mean.
     expect(sparkline([[0, 0], [1, 10], [50, 5]], 0, 100, 2)).toBe('▁▁');
     expect(sparkline([[0, 0], [1, 2], [50, 5]], 0, 100, 2)).toBe('▁█');

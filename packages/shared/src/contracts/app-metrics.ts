@@ -197,7 +197,7 @@ export const appMetricSourceNames: Record<(typeof appMetricSources)[AppMetricNam
   'traffic-gateway': 'traffic gateway (Traefik)',
   cadvisor: 'kubelet cAdvisor',
   'kube-state-metrics': 'kube-state-metrics',
-  jvm: 'JVM (the app\'s own or an agent\'s)',
+  jvm: 'JVM',
 };
 
 /** A series whose presence tells a cluster's Prometheus has the source at all (any app). */

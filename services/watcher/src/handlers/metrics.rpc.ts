@@ -239,7 +239,7 @@ function missingReason(metric: AppMetricName, sourcePresent: boolean | undefined
     'traffic-gateway': 'no request reached this app through the traffic gateway in the range',
     cadvisor: 'no container of this app was measured in the range',
     'kube-state-metrics': 'no pod of this app was recorded in the range',
-    jvm: 'this app exports no JVM metrics (or they are not scraped)',
+    jvm: 'this app exports no JVM metrics, or they are not scraped',
   };
   return `${none[source]} (${name} series${sourcePresent === undefined ? '; whether this Prometheus has them at all could not be checked' : ''})`;
 }
