@@ -49,12 +49,18 @@ export async function api<T>(method: string, path: string, body?: unknown, heade
 }
 
 async function parse<T>(response: Response, path: string): Promise<T> {
+  if (!response.ok) throw await failureOf(response, path);
   const text = await response.text();
+  return (text ? safeJson(text) : undefined) as T;
+}
+
+/** The API's refusal in a response that is not OK (its `{ error }` body); a 401 tells the session is over. */
+export async function failureOf(response: Response, path: string): Promise<ApiError> {
+  const text = await response.text().catch(() => '');
   const json: unknown = text ? safeJson(text) : undefined;
-  if (response.ok) return json as T;
   const error = (json as { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | undefined)?.error;
   if (response.status === 401 && path !== '/session') for (const listener of signedOutListeners) listener();
-  throw new ApiError(response.status, error?.code ?? 'http_error', error?.message ?? `HTTP ${response.status}`, error?.details);
+  return new ApiError(response.status, error?.code ?? 'http_error', error?.message ?? `HTTP ${response.status}`, error?.details);
 }
 
 function safeJson(text: string): unknown {

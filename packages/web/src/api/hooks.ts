@@ -1,6 +1,6 @@
-import { useMutation, useQuery, useQueryClient, type QueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useMutation, useQuery, useQueryClient, type QueryClient } from '@tanstack/react-query';
 import { api } from './client.ts';
-import type { AppView, ClusterView, PodLogs, ProjectView, ReleaseView, SessionView, TimelineEntry, TokenView } from './types.ts';
+import type { AppMetrics, AppView, ClusterView, ProjectView, ReleaseView, SessionView, TimelineEntry, TokenView } from './types.ts';
 
 export const keys = {
   session: ['session'] as const,
@@ -8,7 +8,7 @@ export const keys = {
   app: (id: string) => ['apps', id] as const,
   releases: (id: string) => ['apps', id, 'releases'] as const,
   timeline: (id: string) => ['apps', id, 'timeline'] as const,
-  logs: (id: string, release?: string) => ['apps', id, 'logs', release ?? ''] as const,
+  metrics: (id: string, range: string) => ['apps', id, 'metrics', range] as const,
   clusters: ['clusters'] as const,
   projects: ['projects'] as const,
   tokens: ['tokens'] as const,
@@ -70,8 +70,22 @@ export function useTimeline(id: string) {
   return useQuery({ queryKey: keys.timeline(id), queryFn: async () => (await api<{ items: TimelineEntry[] }>('GET', `/apps/${id}/timeline?limit=1000`)).items });
 }
 
-export function useLogs(id: string, enabled: boolean) {
-  return useQuery({ queryKey: keys.logs(id), queryFn: () => api<PodLogs>('GET', `/apps/${id}/logs?tail=200`), enabled, retry: false });
+/** How often the metrics are read again while the page is open (TanStack Query pauses it while the tab is hidden). */
+export const METRICS_REFRESH_MS = 15_000;
+
+/**
+ * GET /apps/{id}/metrics over `range` at `step`, read again every 15 s while the tab is visible; the charts keep
+ * the last answer while a new range loads. A 503 (no Prometheus, no watcher) is not retried: the panel says why.
+ */
+export function useAppMetrics(id: string, range: string, step: string) {
+  return useQuery({
+    queryKey: keys.metrics(id, range),
+    queryFn: () => api<AppMetrics>('GET', `/apps/${id}/metrics?range=${range}&step=${step}`),
+    refetchInterval: METRICS_REFRESH_MS,
+    refetchIntervalInBackground: false,
+    placeholderData: keepPreviousData,
+    retry: false,
+  });
 }
 
 /** A change to an app: afterwards everything about it is read again. */

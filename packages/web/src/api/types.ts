@@ -101,10 +101,6 @@ export interface SessionView {
   expires_at: string;
 }
 
-export interface PodLogs {
-  pods: { name: string; release_id: string | null; phase: string; container: string; lines: string[]; error?: string }[];
-}
-
 /** A CloudEvent from GET /apps/{id}/events. */
 export interface StatusEvent {
   id: string;
@@ -128,4 +124,57 @@ export interface CanaryAnalysis {
   verdict: string;
   failed_checks: number;
   metrics: CanaryMetric[];
+}
+
+/** GET /apps/{id}/metrics (AppMetricsV1 in packages/shared/src/contracts/app-metrics.ts). */
+export type MetricTrack = 'stable' | 'primary' | 'canary';
+export type MetricName =
+  | 'requests_per_second'
+  | 'error_ratio'
+  | 'latency_p50_ms'
+  | 'latency_p95_ms'
+  | 'latency_p99_ms'
+  | 'cpu_cores'
+  | 'cpu_limit_cores'
+  | 'memory_bytes'
+  | 'memory_limit_bytes'
+  | 'restarts'
+  | 'ready_pods'
+  | 'jvm_heap_used_bytes'
+  | 'jvm_heap_max_bytes'
+  | 'jvm_gc_seconds_per_second';
+export interface MetricRelease {
+  id: string;
+  version: string;
+}
+export interface AppMetrics {
+  app_id: string;
+  start: string;
+  end: string;
+  step_seconds: number;
+  tracks: { track: MetricTrack; release: MetricRelease | null }[];
+  series: { metric: MetricName; track: MetricTrack; unit: string; points: [number, number][] }[];
+  pods: { name: string; track: MetricTrack; release: MetricRelease | null; phase: string; ready: boolean; restarts: number }[];
+  markers: { release: MetricRelease; at: string; kind: 'deployed' | 'failed' | 'rolled-back' }[];
+  missing: { metric: MetricName; reason: string }[];
+}
+
+/** What GET /apps/{id}/logs?follow=true streams (Server-Sent Events). */
+export interface LogLineEvent {
+  pod: string;
+  container: string;
+  release_id: string | null;
+  release_version: string | null;
+  ts: string;
+  line: string;
+}
+export interface LogPodEvent {
+  pod: string;
+  release_id: string | null;
+  release_version: string | null;
+  state: 'added' | 'removed' | 'restarted';
+}
+export interface LogDroppedEvent {
+  count: number;
+  reason: string;
 }

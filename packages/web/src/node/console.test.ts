@@ -7,6 +7,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, seriousAxeViolations, signIn, type ConsoleBrowser } from './browser.ts';
 import { ensureConsoleBuilt } from './build.ts';
+import { startFakeWatcher } from './fake-watcher.ts';
 import { startConsoleGateway, type ConsoleGateway } from './gateway.ts';
 import { seedApps, seedCluster, seedFailed, seedShowcase } from './seed.ts';
 import { untranslatedStrings } from './untranslated.ts';
@@ -19,6 +20,7 @@ let browser: ConsoleBrowser;
 let page: Page;
 let canaryId: string;
 let failedId: string;
+let watcher: Awaited<ReturnType<typeof startFakeWatcher>>;
 
 beforeAll(async () => {
   await ensureConsoleBuilt();
@@ -27,6 +29,9 @@ beforeAll(async () => {
   await seedApps(gateway.db, clusterId, projects, APPS);
   canaryId = await seedShowcase(gateway.db, clusterId, projects[0]?.id as string);
   failedId = await seedFailed(gateway.db, clusterId, projects[1]?.id as string);
+  const versions = await gateway.db.query<{ id: string; version_label: string }>('select id, version_label from releases where app_id = $1', [canaryId]);
+  const release = (label: string) => versions.rows.find((r) => r.version_label === label)?.id as string;
+  watcher = await startFakeWatcher(gateway.natsUrl, { canaryId, releases: { v1: release('v1'), v3: release('v3') } });
   if (screenshots) await mkdir(screenshots, { recursive: true });
   browser = await launchChromium();
   page = await (await browser.newContext()).newPage();
@@ -35,11 +40,12 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
+  await watcher?.stop();
   await gateway?.stop();
 });
 
-async function shoot(name: string) {
-  if (screenshots) await page.screenshot({ path: `${screenshots}/${name}.png` });
+async function shoot(name: string, fullPage = false) {
+  if (screenshots) await page.screenshot({ path: `${screenshots}/${name}.png`, fullPage });
 }
 
 describe('the console over the gateway alone', () => {
@@ -112,6 +118,55 @@ describe('the console over the gateway alone', () => {
     expect(await seriousAxeViolations(page)).toEqual([]);
   }, 60_000);
 
+  it('shows an app\'s metrics: a line per track named with its release, markers, the canary against the primary, what is not measured; the range picker asks again', async () => {
+    await page.goto(`${gateway.url}/console/apps/${canaryId}`);
+    await page.getByRole('tab', { name: 'Metrics' }).click();
+    const requests = page.locator('[data-chart="requests"]');
+    await requests.locator('canvas').first().waitFor();
+    const drawn = async (chart: string) => JSON.parse((await page.locator(`[data-chart="${chart}"][data-lines]`).getAttribute('data-lines')) ?? '[]') as { label: string; points: number }[];
+    // 1h at 30 s: 121 points for the primary, 51 for the canary's 25 minutes.
+    expect(await drawn('requests')).toEqual([
+      { label: 'primary · v1', points: 121 },
+      { label: 'canary · v3', points: 51 },
+    ]);
+    expect((await drawn('latency')).map((l) => l.label)).toEqual(['p50 · primary · v1', 'p50 · canary · v3', 'p95 · primary · v1', 'p95 · canary · v3', 'p99 · primary · v1', 'p99 · canary · v3']);
+    expect((await drawn('memory')).map((l) => l.label)).toEqual(['primary · v1', 'canary · v3', 'Memory limit · primary · v1', 'Memory limit · canary · v3']);
+    expect(await page.locator('[data-chart="jvmHeap"] canvas').count()).toBeGreaterThan(0);
+    // No kube-state-metrics: no chart of restarts and ready pods, and why.
+    expect(await page.locator('[data-chart="pods"]').count()).toBe(0);
+    expect(await page.getByTestId('metrics-missing').innerText()).toContain('Ready pods: no kube-state-metrics series');
+    expect(JSON.parse((await requests.getAttribute('data-markers')) ?? '[]')).toEqual(['v1 deployed']);
+    expect(await requests.locator('.metric-marker').first().innerText()).toBe('v1 deployed');
+    const compare = page.getByTestId('metrics-compare');
+    expect(await compare.getAttribute('data-mode')).toBe('canary');
+    const ratio = compare.locator('[data-figure="error_ratio"]');
+    expect(Number(await ratio.getAttribute('data-before'))).toBeCloseTo(0.25, 1);
+    expect(Number(await ratio.getAttribute('data-after'))).toBe(0);
+    await shoot('app-metrics', true);
+    expect(await seriousAxeViolations(page)).toEqual([]);
+
+    const asked = watcher.asked.length;
+    const sixHours = page.waitForRequest((r) => r.url().endsWith(`/apps/${canaryId}/metrics?range=6h&step=3m`));
+    await page.getByTestId('metrics-range').getByText('6 hours').click();
+    await sixHours;
+    await page.locator('[data-testid="metrics"][data-loaded-range="6h"]').waitFor();
+    expect(watcher.asked.at(-1)?.step_seconds).toBe(180);
+    expect(watcher.asked.length).toBeGreaterThan(asked);
+    expect((await drawn('requests'))[0]).toEqual({ label: 'primary · v1', points: 121 });
+  }, 60_000);
+
+  it('a cluster without Prometheus: the metrics tab says what is missing, with no charts', async () => {
+    await page.goto(`${gateway.url}/console/apps/${failedId}`);
+    await page.getByRole('tab', { name: 'Metrics' }).click();
+    const alert = page.getByTestId('metrics-unavailable');
+    await alert.waitFor();
+    expect(await alert.getAttribute('data-missing')).toBe('prometheus_url');
+    expect(await alert.innerText()).toContain('Cluster local has no Prometheus registered');
+    expect(await page.getByTestId('metric-chart').count()).toBe(0);
+    await shoot('app-metrics-unavailable');
+    expect(await seriousAxeViolations(page)).toEqual([]);
+  }, 60_000);
+
   it('the deploy and admin pages and the sign-in page answer without a serious or critical axe-core violation', async () => {
     for (const [name, path] of [
       ['deploy', '/deploy'],
@@ -149,9 +204,9 @@ describe('the console over the gateway alone', () => {
       await p.waitForTimeout(300);
       await check(path);
       if (path.startsWith('/apps/')) {
-        for (const tab of ['타임라인', '로그', '이력', '수정']) {
+        for (const tab of ['메트릭', '타임라인', '로그', '이력', '수정']) {
           await p.getByRole('tab', { name: tab }).click();
-          await p.waitForTimeout(400);
+          await p.waitForTimeout(tab === '메트릭' ? 1_500 : 400);
           await check(`${path} ${tab}`);
         }
       }

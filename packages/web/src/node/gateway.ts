@@ -10,6 +10,8 @@ export interface ConsoleGateway {
   url: string;
   adminToken: string;
   db: pg.Client;
+  /** The gateway's NATS server, where a test can play another service (the watcher's RPCs). */
+  natsUrl: string;
   stop(): Promise<void>;
 }
 
@@ -56,6 +58,7 @@ export async function startConsoleGateway(): Promise<ConsoleGateway> {
     url,
     adminToken,
     db,
+    natsUrl: nats.url,
     async stop() {
       await db.end();
       child.kill('SIGTERM');

@@ -18,13 +18,15 @@ import { useFormat } from '../format.ts';
 
 // The form (and the schema validator it brings) loads when the Edit tab is opened.
 const EditPanel = lazy(() => import('../components/EditPanel.tsx'));
+// The metrics panel and its charts (uPlot) load when the Metrics tab is opened.
+const MetricsPanel = lazy(() => import('../components/MetricsPanel.tsx'));
 
 // One empty list for every "not loaded yet", so memoized panels do not redraw for a new [] each time.
 const NONE: never[] = [];
 
 const GATED = new Set(['progressing', 'waiting-promotion', 'promoting']);
 
-/** One app: its current release and endpoint, the live rollout, the gate, timeline, logs, history, edit, delete. */
+/** One app: its current release and endpoint, the live rollout, the gate, metrics, timeline, live logs, history, edit, delete. */
 export default function AppPage() {
   const { id = '' } = useParams();
   const { t } = useTranslation();
@@ -133,6 +135,7 @@ function AppDetails({ app }: { app: AppView }) {
       <Tabs value={tab} onChange={setTab} keepMounted={false}>
         <Tabs.List>
           <Tabs.Tab value="rollout">{t('app.tabs.rollout')}</Tabs.Tab>
+          <Tabs.Tab value="metrics">{t('app.tabs.metrics')}</Tabs.Tab>
           <Tabs.Tab value="timeline">{t('app.tabs.timeline')}</Tabs.Tab>
           <Tabs.Tab value="logs">{t('app.tabs.logs')}</Tabs.Tab>
           <Tabs.Tab value="history">{t('app.tabs.history')}</Tabs.Tab>
@@ -141,11 +144,16 @@ function AppDetails({ app }: { app: AppView }) {
         <Tabs.Panel value="rollout" pt="md">
           {release ? <RolloutPanel release={release} events={events} timeline={timelineEntries} connected={connected} /> : <Text>{t('app.noRelease')}</Text>}
         </Tabs.Panel>
+        <Tabs.Panel value="metrics" pt="md">
+          <Suspense fallback={<Loader size="sm" aria-label={t('common.loading')} />}>
+            <MetricsPanel app={app} releases={releases.data ?? NONE} />
+          </Suspense>
+        </Tabs.Panel>
         <Tabs.Panel value="timeline" pt="md">
           <TimelinePanel entries={timelineEntries} />
         </Tabs.Panel>
         <Tabs.Panel value="logs" pt="md">
-          <LogsPanel appId={app.id} />
+          <LogsPanel appId={app.id} appName={app.name} />
         </Tabs.Panel>
         <Tabs.Panel value="history" pt="md">
           <HistoryPanel appId={app.id} releases={releases.data ?? NONE} currentVersion={release?.version} />
