@@ -42,6 +42,13 @@ export const watcherSettings = {
     default: 30_000,
     description: 'How long the live release may have fewer available pods than asked before the app shows `degraded`.',
   }),
+  healthCheckIntervalMs: setting({
+    env: 'APPSERVING_WATCHER_HEALTH_CHECK_INTERVAL_MS',
+    schema: ms(1_000),
+    default: 30_000,
+    description:
+      'How often the watcher measures the error ratio and p95 latency of each live app that has `health_thresholds` set (two instant queries to its cluster\'s Prometheus), and marks it `degraded` or `running` from them.',
+  }),
   pendingDeadlineMs: setting({
     env: 'APPSERVING_WATCHER_PENDING_DEADLINE_MS',
     schema: ms(),

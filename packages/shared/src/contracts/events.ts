@@ -90,11 +90,32 @@ export const ReleaseStatusChangedV1 = messageType({
   ),
 });
 
+/** An app's health thresholds (release spec `health_thresholds`) as measured by the watcher. */
+export const HealthThresholdChecksV1 = Type.Object(
+  {
+    window: Type.String(),
+    checks: Type.Array(
+      Type.Object(
+        {
+          threshold: Type.Enum(['max_error_ratio', 'max_latency_p95_ms']),
+          limit: Type.Number(),
+          /** Measured over `window` on the live release's track; null without traffic in the window. */
+          value: Type.Union([Type.Number(), Type.Null()]),
+          crossed: Type.Boolean(),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type HealthThresholdChecksV1 = Type.Static<typeof HealthThresholdChecksV1>;
+
 export const AppHealthChangedV1 = messageType({
   type: 'dev.appserving.app.health.v1',
   subjectPrefix: 'appserving.evt.app.health',
   description:
-    'The app\'s live release lost pods for longer than the grace time (`degraded`) or has them all again (`running`), after its rollout ended (the watcher is the only publisher).',
+    'The app\'s live release lost pods for longer than the grace time, or its error ratio or latency crossed a health threshold the user set (`degraded`), or it is whole and within its thresholds again (`running`), after its rollout ended (the watcher is the only publisher).',
   data: Type.Object(
     {
       /** The app's live release, whose pods are counted. */
@@ -104,6 +125,8 @@ export const AppHealthChangedV1 = messageType({
       available_pods: Type.Integer({ minimum: 0 }),
       desired_pods: Type.Integer({ minimum: 0 }),
       reason: Type.String(),
+      /** The app's health thresholds as last measured (present when it has any set and they were measured). */
+      thresholds: Type.Optional(HealthThresholdChecksV1),
     },
     { additionalProperties: false },
   ),

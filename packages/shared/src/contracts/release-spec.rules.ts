@@ -1,6 +1,6 @@
 import { reservedPodNames, specLimits, type FieldProblem } from './field-rules.ts';
 import { parseImageReference } from './image-reference.ts';
-import type { ReleaseSpecV1 } from './release.schemas.ts';
+import { healthThresholdDefaults, type ReleaseSpecV1 } from './release.schemas.ts';
 
 /**
  * What a schema cannot say about a release spec: relations between fields and sizes of the whole. Checked by the
@@ -37,6 +37,13 @@ export function releaseSpecProblems(spec: ReleaseSpecV1, at = ''): FieldProblem[
   const analysis = spec.analysis;
   if (analysis?.step_weight !== undefined && analysis.max_weight !== undefined && analysis.step_weight > analysis.max_weight) {
     add('/analysis/step_weight', `must not be above max_weight (${analysis.max_weight})`);
+  }
+  const window = spec.health_thresholds?.window;
+  if (window !== undefined) {
+    const seconds = Number(window.slice(0, -1)) * { s: 1, m: 60, h: 3_600 }[window.slice(-1) as 's' | 'm' | 'h'];
+    if (!(seconds >= healthThresholdDefaults.minWindowSeconds && seconds <= healthThresholdDefaults.maxWindowSeconds)) {
+      add('/health_thresholds/window', `must be from 30s to 1h, not ${window}`);
+    }
   }
   if (spec.image_url !== undefined && !parseImageReference(spec.image_url)) {
     add('/image_url', `must be an image reference whose repository name is at most ${specLimits.maxImageNameLength} characters`);

@@ -55,6 +55,28 @@ export const AnalysisSpecV1 = Type.Object(
 );
 export type AnalysisSpecV1 = Type.Static<typeof AnalysisSpecV1>;
 
+/**
+ * When the live app counts as `degraded` from its traffic (besides missing pods): the error ratio or the p95 latency at
+ * the traffic gateway over `window`, read by the watcher with the queries of contracts/app-metrics.ts. Every threshold
+ * is off unless set; `{}` turns them all off.
+ */
+export const HealthThresholdsV1 = Type.Object(
+  {
+    max_error_ratio: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Highest acceptable share of 5xx answers (0 to 1, e.g. 0.05 for 5 %).' })),
+    max_latency_p95_ms: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 600_000, description: 'Highest acceptable p95 request duration, ms.' })),
+    window: Type.Optional(
+      Type.String({
+        pattern: '^([1-9][0-9]{0,3}s|[1-9][0-9]?m|1h)$',
+        description: 'How far back the error ratio and latency are measured, from 30s to 1h (default 5m): at least four scrape intervals of the cluster\'s Prometheus.',
+        examples: ['5m'],
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type HealthThresholdsV1 = Type.Static<typeof HealthThresholdsV1>;
+export const healthThresholdDefaults = { window: '5m', minWindowSeconds: 30, maxWindowSeconds: 3_600 } as const;
+
 /** A HorizontalPodAutoscaler on CPU for the app's Deployment; `replicas` is then only the starting count. */
 export const AutoscalingSpecV1 = Type.Object(
   {
@@ -130,6 +152,8 @@ export const ReleaseSpecV1 = Type.Object(
     analysis: Type.Optional(AnalysisSpecV1),
     /** A HorizontalPodAutoscaler instead of a fixed replica count. */
     autoscaling: Type.Optional(AutoscalingSpecV1),
+    /** When the live app shows `degraded` from its error ratio or latency (off unless set). */
+    health_thresholds: Type.Optional(HealthThresholdsV1),
   },
   { additionalProperties: false },
 );

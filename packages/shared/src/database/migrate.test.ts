@@ -216,7 +216,7 @@ describe('migrateToLatest', () => {
 
 describe('migrations', () => {
   it('lists every migration in order, the initial one included', () => {
-    expect(Object.keys(migrations)).toEqual(['0001-initial', '0002-projects-and-tokens', '0003-outbox-and-release-labels', '0004-app-names-per-project', '0005-cluster-prometheus-and-canary-analysis', '0006-housekeeping-indexes', '0007-create-apps-function', '0008-placement-and-endpoints', '0009-cluster-image-registries']);
+    expect(Object.keys(migrations)).toEqual(['0001-initial', '0002-projects-and-tokens', '0003-outbox-and-release-labels', '0004-app-names-per-project', '0005-cluster-prometheus-and-canary-analysis', '0006-housekeeping-indexes', '0007-create-apps-function', '0008-placement-and-endpoints', '0009-cluster-image-registries', '0010-app-health-reason']);
     expect(Object.keys(migrations)).toEqual(Object.keys(migrations).toSorted());
     expect(migrations['0001-initial']).toBe(initial);
   });

@@ -10,6 +10,7 @@ import * as m0006 from './migrations/0006-housekeeping-indexes.ts';
 import * as m0007 from './migrations/0007-create-apps-function.ts';
 import * as m0008 from './migrations/0008-placement-and-endpoints.ts';
 import * as m0009 from './migrations/0009-cluster-image-registries.ts';
+import * as m0010 from './migrations/0010-app-health-reason.ts';
 
 /**
  * Every migration, listed by hand rather than read from a folder, so migrating works from any working
@@ -26,6 +27,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0007-create-apps-function': m0007,
   '0008-placement-and-endpoints': m0008,
   '0009-cluster-image-registries': m0009,
+  '0010-app-health-reason': m0010,
 };
 
 /** Kysely's migrator over this project's migrations (or, in tests, over `source`). */

@@ -85,6 +85,8 @@ export interface AppsTable {
   current_release_id: string | null;
   /** Written by the watcher only (it is the one writer of status). */
   status: ColumnType<AppStatus, AppStatus | undefined, AppStatus>;
+  /** Why the app is `degraded` (pods missing, a health threshold crossed with its measured value); null otherwise. Written by the watcher with the status. */
+  health_reason: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
   deleted_at: NullableTimestamp;

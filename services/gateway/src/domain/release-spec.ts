@@ -46,6 +46,8 @@ export function resolveRelease(body: UpdateAppBody, previous: ReleaseSpecV1 | un
     ...pick('build_method', body.build_method, previous?.build_method),
     ...pick('analysis', body.analysis, previous?.analysis),
     ...pick('autoscaling', body.autoscaling, previous?.autoscaling),
+    // `{}` turns the thresholds off (kept in the spec so a later release does not inherit older ones).
+    ...pick('health_thresholds', body.health_thresholds, previous?.health_thresholds),
   };
 
   if (taskType === 'build' || taskType === 'all') {

@@ -78,6 +78,18 @@ describe('resolveRelease', () => {
     expect(problemsOf(() => resolveRelease({ ...seedBody, analysis: { step_weight: 70, max_weight: 50 } }, undefined))).toEqual(['/analysis/step_weight']);
   });
 
+  it('keeps health thresholds across updates until replaced; {} turns them off; a window outside 30s..1h is refused', () => {
+    const first = resolveRelease({ ...seedBody, health_thresholds: { max_error_ratio: 0.05, window: '2m' } }, undefined);
+    expect(first.spec.health_thresholds).toEqual({ max_error_ratio: 0.05, window: '2m' });
+    expect(resolveRelease({ version: 'v2' }, first.spec).spec.health_thresholds).toEqual({ max_error_ratio: 0.05, window: '2m' });
+    expect(resolveRelease({ health_thresholds: { max_latency_p95_ms: 300 } }, first.spec).spec.health_thresholds).toEqual({ max_latency_p95_ms: 300 });
+    expect(resolveRelease({ health_thresholds: {} }, first.spec).spec.health_thresholds).toEqual({});
+    expect(resolveRelease(seedBody, undefined).spec.health_thresholds).toBeUndefined();
+    expect(problemsOf(() => resolveRelease({ ...seedBody, health_thresholds: { window: '10s' } }, undefined))).toEqual(['/health_thresholds/window']);
+    expect(problemsOf(() => resolveRelease({ ...seedBody, health_thresholds: { window: '3601s' } }, undefined))).toEqual(['/health_thresholds/window']);
+    expect(resolveRelease({ ...seedBody, health_thresholds: { window: '60m' } }, undefined).spec.health_thresholds).toEqual({ window: '60m' });
+  });
+
   it('says what a task needs and is missing', () => {
     expect(problemsOf(() => resolveRelease({ task_type: 'all' }, undefined))).toEqual(['/artifact_url', '/app_type']);
     expect(problemsOf(() => resolveRelease({ task_type: 'build', artifact_url: 'https://x.example/app.tar.gz' }, undefined))).toEqual(['/app_type']);

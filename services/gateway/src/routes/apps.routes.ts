@@ -250,6 +250,7 @@ export async function appsRoutes(app: FastifyInstance, deps: AppsRoutesDeps): Pr
       app_type: appType,
       strategy: resolved.spec.strategy,
       status: 'pending',
+      health_reason: null,
       current_release: releaseView(releaseRow),
       operation: operationView,
       endpoint: null,

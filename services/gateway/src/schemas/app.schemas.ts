@@ -1,4 +1,4 @@
-import { AnalysisSpecV1, AppType, artifactUrlSchema, AutoscalingSpecV1, fieldRules, namedMap, ResourceSpecV1, ruleSchema, specLimits, Strategy, TaskType, VolumeSpecV1 } from '@appserving/shared';
+import { AnalysisSpecV1, AppType, artifactUrlSchema, AutoscalingSpecV1, fieldRules, HealthThresholdsV1, namedMap, ResourceSpecV1, ruleSchema, specLimits, Strategy, TaskType, VolumeSpecV1 } from '@appserving/shared';
 import Type from 'typebox';
 
 /**
@@ -60,6 +60,7 @@ const specFields = {
   ),
   analysis: Type.Optional(AnalysisSpecV1),
   autoscaling: Type.Optional(AutoscalingSpecV1),
+  health_thresholds: Type.Optional(HealthThresholdsV1),
 };
 
 export const CreateAppBody = Type.Object(
@@ -149,6 +150,10 @@ export const AppView = Type.Object({
   app_type: AppType,
   strategy: Strategy,
   status: Type.String(),
+  health_reason: Type.Union([Type.String(), Type.Null()], {
+    description:
+      'Why the app is `degraded`: its live release lost pods, or its error ratio or p95 latency crossed a threshold of `health_thresholds` (each named with the value measured); null otherwise.',
+  }),
   current_release: Type.Union([ReleaseView, Type.Null()]),
   operation: Type.Union([OperationView, Type.Null()]),
   endpoint: Type.Union([Type.String(), Type.Null()], {

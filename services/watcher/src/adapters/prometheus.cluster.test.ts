@@ -5,7 +5,7 @@ import { remoteWrite } from '@appserving/test-cluster';
 import type {} from '@appserving/test-cluster/global-setup';
 import { freePort } from '@appserving/shared/testing';
 import { describe, expect, inject, it } from 'vitest';
-import { queryPrometheus, queryPrometheusRange } from './prometheus.ts';
+import { queryPrometheus, queryPrometheusRange, queryPrometheusVector } from './prometheus.ts';
 
 const { prometheusUrl } = inject('appservingCluster');
 const series = `appserving_watcher_prom_test_${randomBytes(3).toString('hex')}`;
@@ -55,5 +55,27 @@ describe('queryPrometheusRange', () => {
     expect(refused).toMatchObject({ kind: 'failed', unreachable: false, error: expect.stringMatching(/refused the query \(400 bad_data\)/) });
     const down = await queryPrometheusRange(`http://127.0.0.1:${await freePort()}`, 'vector(1)', { start: 0, end: 60, stepSeconds: 30 }, 2_000);
     expect(down).toMatchObject({ kind: 'failed', unreachable: true, error: expect.stringMatching(/did not answer/) });
+  });
+});
+
+describe('queryPrometheusVector', () => {
+  it('returns every series of an instant vector with its labels, NaN kept; an empty vector is no series', async () => {
+    const name = `appserving_watcher_vector_test_${randomBytes(3).toString('hex')}`;
+    await remoteWrite(prometheusUrl, [
+      { labels: { __name__: name, track: 'primary' }, samples: [{ value: 0.25 }] },
+      { labels: { __name__: name, track: 'canary' }, samples: [{ value: 0 }] },
+    ]);
+    const outcome = await queryPrometheusVector(prometheusUrl, `${name} / (${name} > 0 or ${name})`, 5_000);
+    expect(outcome.kind).toBe('samples');
+    const samples = outcome.kind === 'samples' ? outcome.samples : [];
+    expect(samples.find((s) => s.labels.track === 'primary')?.value).toBe(1);
+    expect(samples.find((s) => s.labels.track === 'canary')?.value).toBeNaN();
+    expect(await queryPrometheusVector(prometheusUrl, `${name}{track="nobody"}`, 5_000)).toEqual({ kind: 'samples', samples: [] });
+  });
+
+  it('says "failed" for a refused query, a scalar, and a Prometheus that does not answer', async () => {
+    expect(await queryPrometheusVector(prometheusUrl, 'sum(rate(', 5_000)).toMatchObject({ kind: 'failed', error: expect.stringMatching(/refused the query \(400 bad_data\)/) });
+    expect(await queryPrometheusVector(prometheusUrl, 'scalar(vector(1))', 5_000)).toMatchObject({ kind: 'failed', error: expect.stringContaining('scalar') });
+    expect(await queryPrometheusVector(`http://127.0.0.1:${await freePort()}`, 'vector(1)', 2_000)).toMatchObject({ kind: 'failed', error: expect.stringMatching(/did not answer/) });
   });
 });

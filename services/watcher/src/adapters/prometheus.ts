@@ -94,3 +94,43 @@ export async function queryPrometheusRange(
     })),
   };
 }
+
+/** One series of an instant query: its labels and its value (NaN kept: the caller tells "no data" from a number). */
+export interface InstantSample {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+export type VectorOutcome = { kind: 'samples'; samples: InstantSample[] } | { kind: 'failed'; error: string };
+
+/**
+ * An instant query (`/api/v1/query`) whose every series is wanted, e.g. one per track: an empty vector is an empty
+ * list; anything that prevents an answer (unreachable, refused, not a vector) is "failed".
+ */
+export async function queryPrometheusVector(baseUrl: string, query: string, timeoutMs: number): Promise<VectorOutcome> {
+  let response: Response;
+  try {
+    const url = new URL('api/v1/query', baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
+    url.searchParams.set('query', query.trim());
+    url.searchParams.set('timeout', `${Math.max(1, Math.floor(timeoutMs / 1000))}s`);
+    response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
+  } catch (error) {
+    return { kind: 'failed', error: `Prometheus at ${baseUrl} did not answer: ${error instanceof Error ? error.message : String(error)}` };
+  }
+  const text = await response.text().catch(() => '');
+  let body: { status?: string; error?: string; errorType?: string; data?: { resultType?: string; result?: unknown } };
+  try {
+    body = JSON.parse(text) as typeof body;
+  } catch {
+    return { kind: 'failed', error: `Prometheus at ${baseUrl} answered ${response.status} without JSON: ${text.slice(0, 200)}` };
+  }
+  if (!response.ok || body.status !== 'success') {
+    return { kind: 'failed', error: `Prometheus refused the query (${response.status} ${body.errorType ?? ''}): ${body.error ?? text.slice(0, 200)}` };
+  }
+  const { resultType, result } = body.data ?? {};
+  if (resultType !== 'vector' || !Array.isArray(result)) return { kind: 'failed', error: `the query returned a ${resultType ?? 'unknown'} result, not a vector` };
+  return {
+    kind: 'samples',
+    samples: (result as { metric?: Record<string, string>; value?: [number, string] }[]).map((s) => ({ labels: s.metric ?? {}, value: Number(s.value?.[1]) })),
+  };
+}

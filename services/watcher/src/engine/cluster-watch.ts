@@ -4,6 +4,7 @@ import type { Kysely } from 'kysely';
 import { createClusterInformers, createClusterReader, type ClusterChange, type ClusterInformers } from '../adapters/cluster-api.ts';
 import { loadRelease, releasesToFollow, type ReleaseRecord } from '../adapters/release.repository.ts';
 import { deadlineInput, type DeadlineSettings } from '../reconcile/deadlines.ts';
+import { activeThresholds, decideAppHealth, type ThresholdVerdict } from '../reconcile/app-health.ts';
 import type { PodProblemSettings } from '../reconcile/pod-problems.ts';
 import type { ReleaseInput } from '../reconcile/release-machine.ts';
 import { isTerminalStatus } from '../reconcile/release-state.ts';
@@ -11,7 +12,8 @@ import { createReleaseObserver, type ReleaseObserver } from './release-observer.
 import type { StatusChange, StatusEngine } from './status-engine.ts';
 import type { WatcherMetrics } from './watcher-metrics.ts';
 
-export type ClusterWatchSettings = PodProblemSettings & DeadlineSettings & { resyncMs: number; prometheusTimeoutMs: number; degradedGraceMs: number; flaggerPickupDeadlineMs: number };
+export type ClusterWatchSettings = PodProblemSettings &
+  DeadlineSettings & { resyncMs: number; prometheusTimeoutMs: number; degradedGraceMs: number; flaggerPickupDeadlineMs: number; healthCheckIntervalMs: number };
 
 /** One cluster this replica holds: its informers, the releases it follows there, and their reconcile loop. */
 export interface ClusterWatch {
@@ -33,6 +35,9 @@ interface Followed {
   lastProgressAt: number;
   lastCounters?: string;
   unhealthySince?: number;
+  /** The health thresholds' last verdict that was measured, and when they were last measured (or tried). */
+  thresholds?: ThresholdVerdict;
+  thresholdsAt?: number;
 }
 
 export function createClusterWatch(deps: {
@@ -61,6 +66,7 @@ export function createClusterWatch(deps: {
   let stopped = true;
   let wasSynced = false;
   let resyncTimer: NodeJS.Timeout | undefined;
+  let healthTimer: NodeJS.Timeout | undefined;
   let resyncing: Promise<void> | undefined;
   const startedAt = now();
 
@@ -166,21 +172,37 @@ export function createClusterWatch(deps: {
     return inputs;
   }
 
+  const hasThresholds = (record: ReleaseRecord) => activeThresholds(record.spec.health_thresholds).limits.length > 0;
+
   async function checkHealth(observer: ReleaseObserver, f: Followed): Promise<void> {
     const availability = observer.liveAvailability(f.record);
     if (!availability) return;
-    const healthy = availability.desired === 0 || availability.available >= availability.desired;
-    const appStatus = f.record.app.status;
-    if (healthy) {
-      f.unhealthySince = undefined;
-      if (appStatus === 'degraded' && (await engine.appHealth(f.record, 'running', availability))) f.record.app.status = 'running';
-      return;
+    const at = now();
+    if (!hasThresholds(f.record)) {
+      f.thresholds = undefined;
+    } else if (at - (f.thresholdsAt ?? 0) >= settings.healthCheckIntervalMs) {
+      // Measured at most once an interval (a reconcile runs on every change of the app's objects).
+      f.thresholdsAt = at;
+      const verdict = await observer.measureThresholds(f.record);
+      if (verdict.kind === 'unknown') log.warn({ appId: f.record.appId, releaseId: f.record.id, error: verdict.error }, 'could not measure the app\'s health thresholds; their last verdict stands');
+      else f.thresholds = verdict;
     }
-    f.unhealthySince ??= now();
-    if (appStatus === 'running' && now() - f.unhealthySince >= settings.degradedGraceMs && (await engine.appHealth(f.record, 'degraded', availability))) {
-      f.record.app.status = 'degraded';
-      log.warn({ appId: f.record.appId, releaseId: f.record.id, ...availability }, 'the live release lost pods: app degraded');
-    }
+    const whole = availability.desired === 0 || availability.available >= availability.desired;
+    if (whole) f.unhealthySince = undefined;
+    else f.unhealthySince ??= at;
+    const decision = decideAppHealth({
+      appStatus: f.record.app.status,
+      versionLabel: f.record.versionLabel,
+      pods: availability,
+      podsShortSince: f.unhealthySince,
+      now: at,
+      degradedGraceMs: settings.degradedGraceMs,
+      thresholds: f.thresholds ?? { kind: 'unknown', error: 'not measured yet' },
+    });
+    if (!decision || !(await engine.appHealth(f.record, decision, availability))) return;
+    f.record.app.status = decision.status;
+    if (decision.status === 'degraded') log.warn({ appId: f.record.appId, releaseId: f.record.id, ...availability, reason: decision.reason }, 'app degraded');
+    else log.info({ appId: f.record.appId, releaseId: f.record.id, reason: decision.reason }, 'app healthy again');
   }
 
   function onClusterChange(change: ClusterChange): void {
@@ -244,6 +266,15 @@ export function createClusterWatch(deps: {
     for (const id of followed.keys()) enqueue(id);
   }
 
+  /** Live apps with health thresholds are measured every interval, whether or not their objects change. */
+  function scheduleHealthChecks(): void {
+    if (stopped) return;
+    healthTimer = setTimeout(() => {
+      for (const [id, f] of followed) if (isLive(f.record) && hasThresholds(f.record)) enqueue(id);
+      scheduleHealthChecks();
+    }, settings.healthCheckIntervalMs);
+  }
+
   function scheduleResync(): void {
     if (stopped) return;
     resyncTimer = setTimeout(() => {
@@ -261,11 +292,13 @@ export function createClusterWatch(deps: {
       for (const informer of informers?.all() ?? []) informer.start();
       await resync().catch((error: unknown) => log.warn({ err: error }, 'first load of the releases to follow failed; the resync will retry'));
       scheduleResync();
+      scheduleHealthChecks();
       log.info({ followed: followed.size, observing: informers !== null }, informers ? 'watching cluster' : 'cluster kubeconfig unusable: enforcing deadlines only');
     },
     async stop() {
       stopped = true;
       clearTimeout(resyncTimer);
+      clearTimeout(healthTimer);
       await resyncing;
       await Promise.all((informers?.all() ?? []).map((i) => i.stop()));
       dirty.clear();

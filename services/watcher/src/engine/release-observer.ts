@@ -1,9 +1,10 @@
-import { LABELS, type CanaryMetricV1, type Database, type Logger } from '@appserving/shared';
+import { appMetricQueries, LABELS, type CanaryMetricV1, type Database, type Logger } from '@appserving/shared';
 import type { CoreV1Event, V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
 import type { Kysely } from 'kysely';
 import type { ClusterInformers, ClusterReader } from '../adapters/cluster-api.ts';
-import { queryPrometheus } from '../adapters/prometheus.ts';
+import { queryPrometheus, queryPrometheusVector } from '../adapters/prometheus.ts';
 import { abortRequested, type ReleaseRecord } from '../adapters/release.repository.ts';
+import { activeThresholds, liveValue, thresholdMetrics, thresholdVerdict, type Measurement, type ThresholdName, type ThresholdVerdict } from '../reconcile/app-health.ts';
 import { evaluateMetric, failingMetric, isAnalysisStep, metricTemplateModel, renderQuery, stepCounters, type StepCounters } from '../reconcile/analysis.ts';
 import { canaryFailedDiagnosis, flaggerIdleDiagnosis, podDiagnosis, progressDeadlineDiagnosis, type ReleaseContext } from '../reconcile/diagnosis.ts';
 import { eventTime, findPodProblem, type PodProblem, type PodProblemSettings } from '../reconcile/pod-problems.ts';
@@ -23,6 +24,8 @@ export interface ReleaseObserver {
   analysisStep(record: ReleaseRecord, lastCounters: string | undefined): Promise<{ key: string; counters: StepCounters; phase: string; metrics: CanaryMetricV1[] } | undefined>;
   /** Available and desired pods of the release while it is the app's live one. */
   liveAvailability(record: ReleaseRecord): { available: number; desired: number } | undefined;
+  /** The live release's error ratio and p95 latency against its health thresholds, measured now on the cluster's Prometheus. */
+  measureThresholds(record: ReleaseRecord): Promise<ThresholdVerdict>;
 }
 
 const ANALYSING_PHASES = new Set(['Progressing', 'WaitingPromotion', 'Promoting', 'Finalising']);
@@ -185,6 +188,24 @@ export function createReleaseObserver(deps: {
       const current = primaryReplicaSets(record).filter((rs) => rs.metadata?.labels?.[LABELS.releaseId] === record.id && (rs.spec?.replicas ?? 0) > 0);
       if (current.length === 0) return undefined;
       return { available: current.reduce((n, rs) => n + (rs.status?.availableReplicas ?? 0), 0), desired: current.reduce((n, rs) => n + (rs.spec?.replicas ?? 0), 0) };
+    },
+
+    async measureThresholds(record) {
+      const thresholds = record.spec.health_thresholds;
+      const { window, limits } = activeThresholds(thresholds);
+      if (limits.length === 0) return { kind: 'off' };
+      const prometheusUrl = deps.prometheusUrl;
+      if (!prometheusUrl) return { kind: 'unknown', error: 'no Prometheus is registered for this cluster (prometheus_url)' };
+      // The queries of GET /apps/{id}/metrics and the Grafana dashboard, one instant value per track.
+      const queries = appMetricQueries({ namespace: record.namespace, app: record.appName, window });
+      const measured = await Promise.all(
+        limits.map(async ({ threshold }): Promise<[ThresholdName, Measurement]> => {
+          const outcome = await queryPrometheusVector(prometheusUrl, queries[thresholdMetrics[threshold]], deps.settings.prometheusTimeoutMs);
+          if (outcome.kind === 'failed') return [threshold, outcome];
+          return [threshold, { kind: 'value', value: liveValue(outcome.samples.map((x) => ({ track: x.labels.track, value: x.value })), record.strategy) }];
+        }),
+      );
+      return thresholdVerdict(thresholds, Object.fromEntries(measured));
     },
   };
 

@@ -15,6 +15,7 @@ import {
   type ReleaseRecord,
 } from '../adapters/release.repository.ts';
 import { analysisEventId, stepVerdict, type StepCounters } from '../reconcile/analysis.ts';
+import type { HealthDecision } from '../reconcile/app-health.ts';
 import { cancelledDiagnosis } from '../reconcile/diagnosis.ts';
 import { applyInput, applyInputs, type ReleaseInput } from '../reconcile/release-machine.ts';
 import { isAnnounced, isTerminalStatus, sameState, statusEventId, type ReleaseState } from '../reconcile/release-state.ts';
@@ -40,11 +41,12 @@ export interface StatusEngine {
     known?: ReleaseRecord,
   ): Promise<StatusChange | undefined>;
   /**
-   * The live release's pods went missing or came back: the app shows `degraded` or `running` again, and the
-   * change is announced (AppHealthChangedV1) and kept in the timeline. False when the app was not in the other
-   * status (another replica changed it, or it is deploying).
+   * The live release's pods went missing or came back, or its health thresholds were crossed or are kept again
+   * (reconcile/app-health.ts decides): the app shows `degraded` (with the reason) or `running` again, and the change
+   * is announced (AppHealthChangedV1) and kept in the timeline. False when the app was not in the other status
+   * (another replica changed it, or it is deploying).
    */
-  appHealth(record: ReleaseRecord, status: 'running' | 'degraded', pods: { available: number; desired: number }): Promise<boolean>;
+  appHealth(record: ReleaseRecord, decision: HealthDecision, pods: { available: number; desired: number }): Promise<boolean>;
   /** Cancels the app's running releases (a delete command). */
   cancelApp(appId: string): Promise<void>;
   /** The deployer uninstalled the app (or a forced delete forgot it): the app is deleted and its delete operation ends. */
@@ -134,7 +136,8 @@ export function createStatusEngine(deps: {
       });
     },
 
-    async appHealth(record, status, pods) {
+    async appHealth(record, decision, pods) {
+      const { status } = decision;
       const previous = status === 'running' ? 'degraded' : 'running';
       const event = outgoing(AppHealthChangedV1, {
         id: randomUUID(),
@@ -146,16 +149,14 @@ export function createStatusEngine(deps: {
           previous_status: previous,
           available_pods: pods.available,
           desired_pods: pods.desired,
-          reason:
-            status === 'degraded'
-              ? `${pods.available} of ${pods.desired} pods of version ${record.versionLabel} are available`
-              : `all ${pods.desired} pods of version ${record.versionLabel} are available again`,
+          reason: decision.reason,
+          ...(decision.thresholds ? { thresholds: decision.thresholds } : {}),
         },
       });
       const changed = await db.transaction().execute(async (trx) => {
         const result = await trx
           .updateTable('apps')
-          .set({ status })
+          .set({ status, health_reason: status === 'degraded' ? decision.reason : null })
           .where('id', '=', record.appId)
           .where('current_release_id', '=', record.id)
           .where('status', '=', previous)
