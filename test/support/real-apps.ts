@@ -19,7 +19,8 @@ const run = promisify(execFile);
  * HELLO_MODE) make it fail the ways apps fail: `exit` (exits 3 at start), `oom` (allocates until killed), `unready`
  * (its health path never answers 200). With HELLO_DATA set, it appends `<version> <token>` to $HELLO_DATA/visits at start;
  * HELLO_BIND names the one address it listens on (all of them by default); HELLO_FAIL_EVERY=n answers every n-th
- * request to `/` with a 500 (a bad release for canary analysis to catch).
+ * request to `/` with a 500 (a bad release for canary analysis to catch). `/print?text=…` prints the text to stdout as a
+ * line of its own (a log line a test can wait for).
  */
 const HELLO_JAVA = `package demo;
 
@@ -71,6 +72,11 @@ public class Hello {
     server.createContext("/", exchange -> {
       boolean fail = failEvery > 0 && served.incrementAndGet() % failEvery == 0;
       answer(exchange, fail ? 500 : 200, fail ? "hello " + version + " failing on purpose" : "hello " + version + " " + token);
+    });
+    server.createContext("/print", exchange -> {
+      String query = exchange.getRequestURI().getRawQuery();
+      System.out.println(URLDecoder.decode(query == null ? "" : query.replaceFirst("^text=", ""), StandardCharsets.UTF_8));
+      answer(exchange, 200, "printed");
     });
     server.createContext("/health", exchange -> answer(exchange, mode.equals("unready") ? 503 : 200, mode.equals("unready") ? "not ready" : "ok"));
     server.createContext("/env/", exchange -> {

@@ -79,8 +79,8 @@ export function useLogStream(appId: string): LogStream {
       } catch {
         return undefined;
       }
-      if (event === 'line') push({ seq: ++seq, kind: 'line', ...(body as LogLineEvent) });
-      else if (event === 'pod') push({ seq: ++seq, kind: 'pod', ts: now(), ...(body as LogPodEvent) });
+      if (event === 'line') push({ seq: ++seq, kind: 'line', ...(body as LogLineEvent), release_version: versionOf(body) });
+      else if (event === 'pod') push({ seq: ++seq, kind: 'pod', ts: now(), ...(body as LogPodEvent), release_version: versionOf(body) });
       else if (event === 'dropped') push({ seq: ++seq, kind: 'dropped', ts: now(), ...(body as LogDroppedEvent) });
       else if (event === 'error') {
         const failure = body as { code?: string; message?: string; error?: { code?: string; message?: string } };
@@ -134,4 +134,11 @@ export function useLogStream(appId: string): LogStream {
   }, [appId, generation]);
 
   return { entries, received, state, error, restart };
+}
+
+/** A release as the view names it: its label (`v3`), or `v` and its number when the stream sends a number. */
+function versionOf(body: unknown): string | null {
+  const version = (body as { release_version?: unknown }).release_version;
+  if (typeof version === 'number') return `v${version}`;
+  return typeof version === 'string' && version !== '' ? version : null;
 }

@@ -33,7 +33,8 @@ export function LogsPanel({ appId, appName }: { appId: string; appName: string }
       source.filter((e) => {
         if (pod !== ALL && (!('pod' in e) || e.pod !== pod)) return e.kind !== 'line' && e.kind !== 'pod';
         if (release !== ALL && (!('release_version' in e) || e.release_version !== release)) return e.kind !== 'line' && e.kind !== 'pod';
-        if (query && e.kind === 'line') return e.line.toLowerCase().includes(query);
+        // Text narrows to the lines holding it; of the notices only lost lines and the stream's end stay in view.
+        if (query) return e.kind === 'line' ? e.line.toLowerCase().includes(query) : e.kind === 'dropped' || e.kind === 'error';
         return true;
       }),
     [source, pod, release, query],
@@ -70,7 +71,14 @@ export function LogsPanel({ appId, appName }: { appId: string; appName: string }
             {t('logs.download')}
           </Button>
           {stream.state === 'ended' && (
-            <Button size="xs" variant="default" onClick={() => stream.restart()}>
+            <Button
+              size="xs"
+              variant="default"
+              onClick={() => {
+                setPaused(null);
+                stream.restart();
+              }}
+            >
               {t('logs.reconnect')}
             </Button>
           )}

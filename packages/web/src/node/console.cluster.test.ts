@@ -223,9 +223,9 @@ describe.sequential('the web console', () => {
       await p.locator('main h2').first().waitFor();
       await check(name);
       if (path.startsWith('/apps/')) {
-        for (const tab of ['타임라인', '로그', '이력', '수정']) {
+        for (const tab of ['메트릭', '타임라인', '로그', '이력', '수정']) {
           await p.getByRole('tab', { name: tab }).click();
-          await p.waitForTimeout(500);
+          await p.waitForTimeout(tab === '메트릭' ? 3_000 : 500);
           await check(`${name}: ${tab}`);
         }
       }

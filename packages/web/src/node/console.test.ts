@@ -44,6 +44,12 @@ afterAll(async () => {
   await gateway?.stop();
 });
 
+/** Picks an option of a select by its label. */
+async function choose(label: string, option: string) {
+  await page.getByRole('combobox', { name: label, exact: true }).click();
+  await page.getByRole('option', { name: option, exact: true }).click();
+}
+
 async function shoot(name: string, fullPage = false) {
   if (screenshots) await page.screenshot({ path: `${screenshots}/${name}.png`, fullPage });
 }
@@ -165,6 +171,104 @@ describe('the console over the gateway alone', () => {
     expect(await page.getByTestId('metric-chart').count()).toBe(0);
     await shoot('app-metrics-unavailable');
     expect(await seriousAxeViolations(page)).toEqual([]);
+  }, 60_000);
+
+  it('the live log view: lines with pod and release, pod and dropped notices, pause counts what arrives, filter, download of what is shown', async () => {
+    // The stream as GET /apps/{id}/logs?follow=true sends it (the route is served by the browser here: no watcher
+    // runs); the cluster test (monitoring.cluster.test.ts) follows a real app's pods.
+    const sse = (events: [string, unknown][]) => `: keepalive\n\n${events.map(([event, data]) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`).join('')}`;
+    const at = (s: number) => new Date(Date.UTC(2026, 11, 5, 7, 0, s)).toISOString();
+    const line = (pod: string, version: string, s: number, text: string) => ['line', { pod, container: 'app', release_id: null, release_version: version, ts: at(s), line: text }] as [string, unknown];
+    let second: () => void = () => undefined;
+    const secondMayGo = new Promise<void>((resolve) => (second = resolve));
+    const asked: string[] = [];
+    await page.route(`**/apps/${failedId}/logs?follow=true*`, async (route) => {
+      asked.push(new URL(route.request().url()).search);
+      if (asked.length === 1) {
+        await route.fulfill({
+          status: 200,
+          contentType: 'text/event-stream',
+          body: sse([
+            ['pod', { pod: 'inventory-6b7c9-aaaaa', release_id: null, release_version: 'v1', state: 'added' }],
+            line('inventory-6b7c9-aaaaa', 'v1', 1, 'Starting Inventory on port 8080'),
+            line('inventory-6b7c9-aaaaa', 'v1', 2, 'GET /items 200 12ms'),
+            ['pod', { pod: 'inventory-7d8e1-bbbbb', release_id: null, release_version: 'v2', state: 'added' }],
+            line('inventory-7d8e1-bbbbb', 'v2', 3, 'Starting Inventory on port 8080'),
+            line('inventory-7d8e1-bbbbb', 'v2', 4, 'GET /items 500 3ms <b>not bold</b>'),
+            ['dropped', { count: 3, reason: 'the client read too slowly' }],
+          ]),
+        });
+        return;
+      }
+      // The stream was cut: the view opens it again from now on; this answer waits until the test paused.
+      await secondMayGo;
+      await route.fulfill({
+        status: 200,
+        contentType: 'text/event-stream',
+        body: sse([line('inventory-7d8e1-bbbbb', 'v2', 10, 'GET /items 200 4ms'), ['error', { code: 'logs_failed', message: 'the watcher stopped following' }]]),
+      });
+    });
+    await page.goto(`${gateway.url}/console/apps/${failedId}`);
+    await page.getByRole('tab', { name: 'Logs' }).click();
+    const view = page.getByTestId('log-lines');
+    await view.getByText('GET /items 500 3ms <b>not bold</b>').waitFor();
+    const rows = () => view.locator('.log-row').evaluateAll((r) => r.map((row) => (row as { textContent: string }).textContent));
+    expect(await rows()).toEqual([
+      expect.stringMatching(/^\d\d:\d\d:\d\d\.\d{3} Pod inventory-6b7c9-aaaaa \(v1\) started$/),
+      '07:00:01.000 inventory-6b7c9-aaaaa v1 Starting Inventory on port 8080',
+      '07:00:02.000 inventory-6b7c9-aaaaa v1 GET /items 200 12ms',
+      expect.stringMatching(/Pod inventory-7d8e1-bbbbb \(v2\) started$/),
+      '07:00:03.000 inventory-7d8e1-bbbbb v2 Starting Inventory on port 8080',
+      '07:00:04.000 inventory-7d8e1-bbbbb v2 GET /items 500 3ms <b>not bold</b>',
+      expect.stringMatching(/3 lines dropped: the client read too slowly$/),
+    ]);
+    expect(await view.locator('b').count()).toBe(0);
+
+    // Paused while the stream is opened again: what arrives is counted, the view stays as it was.
+    await page.getByTestId('logs-pause').click();
+    const still = await rows();
+    second();
+    await expect.poll(async () => Number(await page.getByTestId('logs-arrived').getAttribute('data-arrived')), { timeout: 10_000 }).toBe(3);
+    expect(asked).toEqual(['?follow=true&tail=200', '?follow=true&tail=0']);
+    expect(await rows()).toEqual(still);
+    await page.locator('[data-testid="logs-state"][data-state="ended"]').waitFor();
+    expect(await page.getByTestId('logs-error').innerText()).toContain('the watcher stopped following');
+    await page.getByTestId('logs-pause').click();
+    await expect.poll(rows, { timeout: 5_000 }).toEqual([
+      ...still,
+      expect.stringMatching(/Reconnected: lines printed while disconnected may be missing$/),
+      '07:00:10.000 inventory-7d8e1-bbbbb v2 GET /items 200 4ms',
+      expect.stringMatching(/The stream ended: the watcher stopped following$/),
+    ]);
+    await shoot('app-logs');
+    expect(await seriousAxeViolations(page)).toEqual([]);
+
+    // Filters: a pod keeps its lines and notices (and the stream's own); text keeps the lines holding it.
+    await choose('Pod', 'inventory-6b7c9-aaaaa');
+    expect((await rows()).filter((r) => r.includes('inventory-7d8e1-bbbbb'))).toEqual([]);
+    expect((await rows()).filter((r) => r.includes('inventory-6b7c9-aaaaa'))).toHaveLength(3);
+    await choose('Pod', 'All pods');
+    await choose('Release', 'v2');
+    expect((await rows()).filter((r) => r.includes(' v1 '))).toEqual([]);
+    await choose('Release', 'All releases');
+    await page.getByTestId('logs-filter').fill('get /items');
+    // Three lines, and the notices of lines lost and of the stream's end.
+    await expect.poll(async () => (await rows()).length).toBe(5);
+    const shown = await rows();
+    expect(shown.filter((r) => !r.includes('GET /items') && !r.includes('dropped') && !r.includes('stream ended'))).toEqual([]);
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('logs-download').click()]);
+    expect(download.suggestedFilename()).toMatch(/^inventory-logs-.*\.txt$/);
+    const { readFile } = await import('node:fs/promises');
+    expect((await readFile(await download.path(), 'utf8')).split('\n')).toEqual([
+      '2026-12-05T07:00:02.000Z inventory-6b7c9-aaaaa v1 GET /items 200 12ms',
+      '2026-12-05T07:00:04.000Z inventory-7d8e1-bbbbb v2 GET /items 500 3ms <b>not bold</b>',
+      expect.stringMatching(/^\S+ 3 lines dropped: the client read too slowly$/),
+      '2026-12-05T07:00:10.000Z inventory-7d8e1-bbbbb v2 GET /items 200 4ms',
+      expect.stringMatching(/^\S+ The stream ended: the watcher stopped following$/),
+      '',
+    ]);
+    await page.unroute(`**/apps/${failedId}/logs?follow=true*`);
   }, 60_000);
 
   it('the deploy and admin pages and the sign-in page answer without a serious or critical axe-core violation', async () => {
