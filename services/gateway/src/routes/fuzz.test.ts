@@ -289,6 +289,12 @@ const shape: fc.Arbitrary<Shape> = fc.oneof(
       .tuple(appId, fc.option(fc.oneof(fc.constantFrom('1', '100', '5000', '5001', '0', '-1'), encoded(unicodeString)), { nil: undefined }), fc.option(fc.constantFrom('true', 'false', 'yes'), { nil: undefined }), fc.option(versionSegment, { nil: undefined }))
       .map(([id, tail, previous, release]) => m('GET', `/apps/${id}/logs?${[tail && `tail=${tail}`, previous && `previous=${previous}`, release && `release=${release}`].filter(Boolean).join('&')}`)),
   },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(appId, fc.option(fc.oneof(fc.constantFrom('1h', '15m', '7d', '8d', '30s', '0m', 'x'), encoded(unicodeString)), { nil: undefined }), fc.option(fc.oneof(fc.constantFrom('30s', '5s', '1s', '1m'), encoded(unicodeString)), { nil: undefined }))
+      .map(([id, range, step]) => m('GET', `/apps/${id}/metrics?${[range && `range=${range}`, step && `step=${step}`].filter(Boolean).join('&')}`)),
+  },
   { weight: 1, arbitrary: jsonBody(signInBody).map((b) => m('POST', '/session', b)) },
   { weight: 1, arbitrary: fc.constantFrom(m('GET', '/session'), m('DELETE', '/session')) },
   { weight: 1, arbitrary: fc.constantFrom(m('GET', '/healthz'), m('GET', '/readyz'), m('GET', '/metrics'), m('GET', '/openapi.json'), m('GET', '/docs'), m('GET', '/docs/static/index.html'), m('GET', '/docs/json'), m('GET', '/'), m('GET', '/console/'), m('GET', '/console/assets/x.js')) },
@@ -434,6 +440,13 @@ beforeAll(async () => {
   // watcher whose cluster has no pods, so GET /logs reaches its answer instead of a 503 logs_unavailable.
   gw.nc.subscribe(rpcs.podLogs.subject, { callback: (_error, msg) => {
       msg.respond(JSON.stringify({ ok: true, data: { pods: [] } }));
+    },
+  });
+  // The same for app metrics: a watcher whose cluster's Prometheus has no series for the app.
+  gw.nc.subscribe(rpcs.appMetrics.subject, { callback: (_error, msg) => {
+      const ask = msg.json<{ app_id: string; start: number; end: number; step_seconds: number }>();
+      const data = { app_id: ask.app_id, start: new Date(ask.start * 1000).toISOString(), end: new Date(ask.end * 1000).toISOString(), step_seconds: ask.step_seconds, tracks: [], series: [], pods: [], markers: [], missing: [] };
+      msg.respond(JSON.stringify({ ok: true, data }));
     },
   });
   const openapi = await pool.request({ method: 'GET', path: '/openapi.json' });
