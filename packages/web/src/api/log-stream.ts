@@ -1,11 +1,11 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { ApiError, failureOf } from './client.ts';
+import { ApiError, api, failureOf } from './client.ts';
 import { readEvents } from './sse.ts';
 import type { LogDroppedEvent, LogLineEvent, LogPodEvent } from './types.ts';
 
 /** The most entries kept: older ones are let go as new ones come (the view and its download show what is kept). */
 export const MAX_LOG_ENTRIES = 5_000;
-/** Lines asked for when the stream opens (the last ones printed); a reconnection asks for none, from now on. */
+/** Lines asked for when the stream opens (the last ones printed); a reconnection asks for none (no `tail`: from now on). */
 export const LOG_TAIL = 200;
 /** How often what arrived is handed to React: a burst of lines is one render, not one per line. */
 const FLUSH_MS = 100;
@@ -16,9 +16,12 @@ export type LogEntry =
   | ({ seq: number; kind: 'pod'; ts: string } & LogPodEvent)
   | ({ seq: number; kind: 'dropped'; ts: string } & LogDroppedEvent)
   | { seq: number; kind: 'error'; ts: string; code: string; message: string }
+  /** A pod whose lines could not be read (the last-lines answer's `error`). */
+  | { seq: number; kind: 'podError'; ts: string; pod: string; release_id: string | null; release_version: null; message: string }
   | { seq: number; kind: 'reconnected'; ts: string };
 
-export type StreamState = 'connecting' | 'live' | 'reconnecting' | 'ended';
+/** `snapshot`: a gateway without the follow stream answered the last lines once (GET /apps/{id}/logs?tail=). */
+export type StreamState = 'connecting' | 'live' | 'reconnecting' | 'ended' | 'snapshot';
 
 export interface LogStream {
   /** The newest entries, at most MAX_LOG_ENTRIES, oldest first. */
@@ -93,12 +96,32 @@ export function useLogStream(appId: string): LogStream {
       return undefined;
     };
 
+    const lastLines = async () => {
+      try {
+        const answer = await api<{ pods: { name: string; release_id: string | null; container: string; lines: string[]; error?: string }[] }>('GET', `/apps/${appId}/logs?tail=${LOG_TAIL}`);
+        for (const pod of answer.pods) {
+          if (pod.error) push({ seq: ++seq, kind: 'podError', ts: '', pod: pod.name, release_id: pod.release_id, release_version: null, message: pod.error });
+          for (const line of pod.lines) push({ seq: ++seq, kind: 'line', pod: pod.name, container: pod.container, release_id: pod.release_id, release_version: null, ts: '', line });
+        }
+        setState('snapshot');
+      } catch (failure) {
+        setError(failure instanceof ApiError ? failure : new ApiError(0, 'network', String(failure)));
+        setState('ended');
+      }
+    };
+
     const run = async () => {
       for (let attempt = 0; !abort.signal.aborted; attempt += 1) {
-        const path = `/apps/${appId}/logs?follow=true&tail=${attempt === 0 ? LOG_TAIL : 0}`;
+        const path = `/apps/${appId}/logs?follow=true${attempt === 0 ? `&tail=${LOG_TAIL}` : ''}`;
         let ended: 'end' | 'cut' = 'cut';
         try {
           const response = await fetch(path, { credentials: 'same-origin', headers: { accept: 'text/event-stream' }, signal: abort.signal });
+          if (response.status === 400 && attempt === 0) {
+            // A gateway without the follow stream refuses `follow`: its last lines, once.
+            await response.body?.cancel().catch(() => undefined);
+            await lastLines();
+            return;
+          }
           if (!response.ok || !response.body) {
             const refusal = await failureOf(response, path);
             setError(refusal);

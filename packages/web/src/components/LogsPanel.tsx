@@ -5,6 +5,7 @@ import type { TFunction } from 'i18next';
 import { useDeferredValue, useEffect, useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { MAX_LOG_ENTRIES, useLogStream, type LogEntry } from '../api/log-stream.ts';
+import type { ReleaseView } from '../api/types.ts';
 
 const ROW_HEIGHT = 20;
 const ALL = '';
@@ -15,9 +16,16 @@ const ALL = '';
  * arriving (counted); the filter (text, pod, release) narrows what is shown; download saves what is shown as
  * text. A virtualized list of at most 5,000 entries.
  */
-export function LogsPanel({ appId, appName }: { appId: string; appName: string }) {
+export function LogsPanel({ appId, appName, releases }: { appId: string; appName: string; releases: ReleaseView[] }) {
   const { t } = useTranslation();
-  const stream = useLogStream(appId);
+  const live = useLogStream(appId);
+  // Entries that name their release only by id (the last-lines answer) are named with its label.
+  const labels = useMemo(() => new Map(releases.map((r) => [r.id, r.version_label])), [releases]);
+  const named = useMemo(
+    () => live.entries.map((e) => ('release_version' in e && !e.release_version && e.release_id && labels.has(e.release_id) ? ({ ...e, release_version: labels.get(e.release_id) ?? null } as LogEntry) : e)),
+    [live.entries, labels],
+  );
+  const stream = { ...live, entries: named };
   const [paused, setPaused] = useState<{ entries: LogEntry[]; received: number } | null>(null);
   const [text, setText] = useState('');
   const [pod, setPod] = useState(ALL);
@@ -27,7 +35,7 @@ export function LogsPanel({ appId, appName }: { appId: string; appName: string }
   const arrived = paused ? stream.received - paused.received : 0;
 
   const pods = useMemo(() => [...new Set(stream.entries.flatMap((e) => ('pod' in e ? [e.pod] : [])))].sort(), [stream.entries]);
-  const releases = useMemo(() => [...new Set(stream.entries.flatMap((e) => ('release_version' in e && e.release_version ? [e.release_version] : [])))].sort(), [stream.entries]);
+  const versions = useMemo(() => [...new Set(stream.entries.flatMap((e) => ('release_version' in e && e.release_version ? [e.release_version] : [])))].sort(), [stream.entries]);
   const shown = useMemo(
     () =>
       source.filter((e) => {
@@ -58,7 +66,7 @@ export function LogsPanel({ appId, appName }: { appId: string; appName: string }
         <Group align="end" gap="sm">
           <TextInput size="xs" label={t('logs.filter')} placeholder={t('logs.filterPlaceholder')} value={text} onChange={(e) => setText(e.currentTarget.value)} data-testid="logs-filter" />
           <Select size="xs" label={t('logs.pod')} value={pod} onChange={(v) => setPod(v ?? ALL)} data={[{ value: ALL, label: t('logs.allPods') }, ...pods.map((p) => ({ value: p, label: p }))]} allowDeselect={false} w={260} />
-          <Select size="xs" label={t('logs.release')} value={release} onChange={(v) => setRelease(v ?? ALL)} data={[{ value: ALL, label: t('logs.allReleases') }, ...releases.map((r) => ({ value: r, label: r }))]} allowDeselect={false} w={160} />
+          <Select size="xs" label={t('logs.release')} value={release} onChange={(v) => setRelease(v ?? ALL)} data={[{ value: ALL, label: t('logs.allReleases') }, ...versions.map((r) => ({ value: r, label: r }))]} allowDeselect={false} w={160} />
         </Group>
         <Group gap="xs">
           <Badge variant="dot" color={stream.state === 'live' ? 'green' : stream.state === 'ended' ? 'red' : 'gray'} data-testid="logs-state" data-state={stream.state}>
@@ -70,7 +78,7 @@ export function LogsPanel({ appId, appName }: { appId: string; appName: string }
           <Button size="xs" variant="default" onClick={download} disabled={shown.length === 0} data-testid="logs-download">
             {t('logs.download')}
           </Button>
-          {stream.state === 'ended' && (
+          {(stream.state === 'ended' || stream.state === 'snapshot') && (
             <Button
               size="xs"
               variant="default"
@@ -79,7 +87,7 @@ export function LogsPanel({ appId, appName }: { appId: string; appName: string }
                 stream.restart();
               }}
             >
-              {t('logs.reconnect')}
+              {stream.state === 'snapshot' ? t('logs.refresh') : t('logs.reconnect')}
             </Button>
           )}
         </Group>
@@ -93,6 +101,11 @@ export function LogsPanel({ appId, appName }: { appId: string; appName: string }
         <Text size="xs" c="dimmed" data-testid="logs-count">
           {t('logs.shown', { count: shown.length, total: source.length, max: MAX_LOG_ENTRIES })}
         </Text>
+        {stream.state === 'snapshot' && (
+          <Text size="xs" c="dimmed">
+            {t('logs.snapshot')}
+          </Text>
+        )}
         {paused && (
           <Text size="xs" fw={600} data-testid="logs-arrived" data-arrived={arrived}>
             {t('logs.arrived', { count: arrived })}
@@ -140,7 +153,7 @@ function LogList({ entries, follow }: { entries: LogEntry[]; follow: boolean }) 
           {items.map((item) => {
             const entry = entries[item.index] as LogEntry;
             return (
-              <div key={entry.seq} className="log-row" data-kind={entry.kind === 'line' ? 'line' : entry.kind === 'dropped' || entry.kind === 'error' ? entry.kind : 'notice'} data-seq={entry.seq} style={{ position: 'absolute', top: item.start, left: 0, right: 0 }}>
+              <div key={entry.seq} className="log-row" data-kind={entry.kind === 'line' ? 'line' : entry.kind === 'dropped' || entry.kind === 'error' || entry.kind === 'podError' ? 'error' : 'notice'} data-seq={entry.seq} style={{ position: 'absolute', top: item.start, left: 0, right: 0 }}>
                 <EntryRow entry={entry} />
               </div>
             );
@@ -153,11 +166,11 @@ function LogList({ entries, follow }: { entries: LogEntry[]; follow: boolean }) 
 
 function EntryRow({ entry }: { entry: LogEntry }) {
   const { t } = useTranslation();
-  const time = entry.ts.slice(11, 23);
+  const time = entry.ts ? `${entry.ts.slice(11, 23)} ` : '';
   if (entry.kind !== 'line') {
     return (
       <>
-        <span className="log-meta">{time} </span>
+        <span className="log-meta">{time}</span>
         {notice(t, entry)}
       </>
     );
@@ -165,7 +178,8 @@ function EntryRow({ entry }: { entry: LogEntry }) {
   return (
     <>
       <span className="log-meta">
-        {time} {entry.pod}
+        {time}
+        {entry.pod}
         {entry.release_version ? ` ${entry.release_version}` : ''}{' '}
       </span>
       {entry.line}
@@ -183,11 +197,14 @@ function notice(t: TFunction, entry: Exclude<LogEntry, { kind: 'line' }>): strin
       return t('logs.ended', { message: entry.message });
     case 'reconnected':
       return t('logs.reconnected');
+    case 'podError':
+      return t('logs.podError', { pod: entry.pod, message: entry.message });
   }
 }
 
 /** An entry as one line of text, as the view shows it (the download is made of these). */
 export function entryText(t: TFunction, entry: LogEntry): string {
-  if (entry.kind === 'line') return `${entry.ts} ${entry.pod}${entry.release_version ? ` ${entry.release_version}` : ''} ${entry.line}`;
-  return `${entry.ts} ${notice(t, entry)}`;
+  const time = entry.ts ? `${entry.ts} ` : '';
+  if (entry.kind === 'line') return `${time}${entry.pod}${entry.release_version ? ` ${entry.release_version}` : ''} ${entry.line}`;
+  return `${time}${notice(t, entry)}`;
 }

@@ -146,6 +146,9 @@ export const en = {
   },
   timeline: { empty: 'Nothing recorded yet.', when: 'When', what: 'What happened' },
   logs: {
+    refresh: 'Refresh',
+    snapshot: 'Not live: this gateway has no log stream, so these are the pods’ last lines when the tab was opened.',
+    podError: 'Pod {{pod}}: {{message}}',
     unavailable: 'Logs cannot be read right now (no watcher answered); asking again.',
     filter: 'Filter',
     filterPlaceholder: 'Text in the line',
@@ -159,7 +162,7 @@ export const en = {
     reconnect: 'Reconnect',
     lines: 'Log lines',
     waiting: 'Waiting for log lines…',
-    state: { connecting: 'Connecting', live: 'Live', reconnecting: 'Reconnecting', ended: 'Ended' },
+    state: { connecting: 'Connecting', live: 'Live', reconnecting: 'Reconnecting', ended: 'Ended', snapshot: 'Last lines' },
     shown_one: 'Showing {{count}} of {{total}} kept (at most {{max}})',
     shown_other: 'Showing {{count}} of {{total}} kept (at most {{max}})',
     arrived_one: 'Paused: {{count}} new line since',

@@ -148,6 +148,9 @@ export const ko: Messages = {
   },
   timeline: { empty: '아직 기록이 없습니다.', when: '시각', what: '내용' },
   logs: {
+    refresh: '새로 고침',
+    snapshot: '실시간 아님: 이 게이트웨이에는 로그 스트림이 없어, 탭을 연 시점의 파드 마지막 줄을 보여 줍니다.',
+    podError: '파드 {{pod}}: {{message}}',
     unavailable: '지금은 로그를 읽을 수 없습니다 (응답한 워처가 없습니다). 다시 요청합니다.',
     filter: '필터',
     filterPlaceholder: '줄에 포함된 텍스트',
@@ -161,7 +164,7 @@ export const ko: Messages = {
     reconnect: '다시 연결',
     lines: '로그 줄',
     waiting: '로그를 기다리는 중…',
-    state: { connecting: '연결 중', live: '실시간', reconnecting: '다시 연결 중', ended: '종료됨' },
+    state: { connecting: '연결 중', live: '실시간', reconnecting: '다시 연결 중', ended: '종료됨', snapshot: '마지막 줄' },
     shown_one: '보관된 {{total}}줄 중 {{count}}줄 표시 (최대 {{max}}줄)',
     shown_other: '보관된 {{total}}줄 중 {{count}}줄 표시 (최대 {{max}}줄)',
     arrived_one: '일시 정지됨: 이후 새 줄 {{count}}개',

@@ -99,7 +99,12 @@ describe.runIf(Boolean((cluster as { realNode?: unknown }).realNode))('the conso
     // The panel reads again every 15 s: wait until v2's own rate windows (a minute of it) were measured.
     await expect
       .poll(async () => (await drawn(page, 'requests')).find((l) => l.label === 'stable · v2')?.points ?? 0, { timeout: 180_000, interval: 5_000 })
-      .toBeGreaterThanOrEqual(6);
+      .toBeGreaterThanOrEqual(6)
+      .catch(async (error: unknown) => {
+        const shown = await page.getByTestId('metrics').innerText().catch(() => '(no metrics panel)');
+        const api = await platform.api('GET', `/apps/${app.id}/metrics?range=1h&step=30s`);
+        throw new Error(`${String(error)}\nthe panel showed: ${shown.slice(0, 1500)}\nthe API answers ${api.status}: ${JSON.stringify(api.body).slice(0, 1500)}\n${explain()}`);
+      });
     const marker = page.locator('[data-chart="requests"] .metric-marker', { hasText: 'v2 deployed' });
     await marker.waitFor();
     expect(await marker.isVisible()).toBe(true);
@@ -186,7 +191,7 @@ describe.runIf(Boolean((cluster as { realNode?: unknown }).realNode))('the conso
     await page.getByTestId('logs-filter').fill('');
   }, 120_000);
 
-  it('in Korean both tabs are translated, and axe-core finds no serious or critical violation', async () => {
+  it('in Korean both tabs are translated, axe-core finds no serious or critical violation, and the log view holds the pod\'s lines', async () => {
     const korean = await browser.newContext({ locale: 'ko-KR' });
     const p = await korean.newPage();
     await signIn(p, platform.url, platform.adminToken);
@@ -194,7 +199,8 @@ describe.runIf(Boolean((cluster as { realNode?: unknown }).realNode))('the conso
     const report: Record<string, unknown> = {};
     for (const [tab, ready] of [
       ['메트릭', '[data-chart="requests"] canvas'],
-      ['로그', '[data-testid="logs-state"][data-state="live"]'],
+      // Live once the gateway streams logs; until then the pods' last lines (state snapshot).
+      ['로그', '[data-testid="logs-state"][data-state="live"], [data-testid="logs-state"][data-state="snapshot"]'],
     ] as const) {
       await p.getByRole('tab', { name: tab }).click();
       await p.locator(ready).first().waitFor({ timeout: 60_000 });
@@ -203,6 +209,8 @@ describe.runIf(Boolean((cluster as { realNode?: unknown }).realNode))('the conso
       if (untranslated.length > 0 || violations.length > 0) report[tab] = { untranslated, violations };
     }
     expect(report).toEqual({});
+    // Either way the view holds what the app's pod printed, named with its pod and release.
+    await p.getByTestId('log-lines').locator('.log-row', { hasText: /watched-[0-9a-z]+-[0-9a-z]+ v2 hello v2 listening on 8080$/ }).first().waitFor({ timeout: 30_000 });
     await korean.close();
   }, 120_000);
 });

@@ -153,7 +153,7 @@ function AppDetails({ app }: { app: AppView }) {
           <TimelinePanel entries={timelineEntries} />
         </Tabs.Panel>
         <Tabs.Panel value="logs" pt="md">
-          <LogsPanel appId={app.id} appName={app.name} />
+          <LogsPanel appId={app.id} appName={app.name} releases={releases.data ?? NONE} />
         </Tabs.Panel>
         <Tabs.Panel value="history" pt="md">
           <HistoryPanel appId={app.id} releases={releases.data ?? NONE} currentVersion={release?.version} />
