@@ -240,7 +240,7 @@ describe('the console over the gateway alone', () => {
       '07:00:10.000 inventory-7d8e1-bbbbb v2 GET /items 200 4ms',
       expect.stringMatching(/The stream ended: the watcher stopped following$/),
     ]);
-    await shoot('app-logs');
+    await shoot('app-logs', true);
     expect(await seriousAxeViolations(page)).toEqual([]);
 
     // Filters: a pod keeps its lines and notices (and the stream's own); text keeps the lines holding it.
