@@ -16,7 +16,7 @@ const ALL = '';
  * arriving (counted); the filter (text, pod, release) narrows what is shown; download saves what is shown as
  * text. A virtualized list of at most 5,000 entries.
  */
-export function LogsPanel({ appId, appName, releases }: { appId: string; appName: string; releases: ReleaseView[] }) {
+export default function LogsPanel({ appId, appName, releases }: { appId: string; appName: string; releases: ReleaseView[] }) {
   const { t } = useTranslation();
   const live = useLogStream(appId);
   // Entries that name their release only by id (the last-lines answer) are named with its label.

@@ -10,7 +10,6 @@ import type { AppView } from '../api/types.ts';
 import { DANGER, PROMOTE } from '../components/colors.ts';
 import { DiagnosisAlert } from '../components/DiagnosisAlert.tsx';
 import { HistoryPanel } from '../components/HistoryPanel.tsx';
-import { LogsPanel } from '../components/LogsPanel.tsx';
 import { RolloutPanel } from '../components/RolloutPanel.tsx';
 import { StatusBadge } from '../components/StatusBadge.tsx';
 import { TimelinePanel } from '../components/TimelinePanel.tsx';
@@ -20,6 +19,8 @@ import { useFormat } from '../format.ts';
 const EditPanel = lazy(() => import('../components/EditPanel.tsx'));
 // The metrics panel and its charts (uPlot) load when the Metrics tab is opened.
 const MetricsPanel = lazy(() => import('../components/MetricsPanel.tsx'));
+// The live log view (its virtual list and filters) loads when the Logs tab is opened.
+const LogsPanel = lazy(() => import('../components/LogsPanel.tsx'));
 
 // One empty list for every "not loaded yet", so memoized panels do not redraw for a new [] each time.
 const NONE: never[] = [];
@@ -153,7 +154,9 @@ function AppDetails({ app }: { app: AppView }) {
           <TimelinePanel entries={timelineEntries} />
         </Tabs.Panel>
         <Tabs.Panel value="logs" pt="md">
-          <LogsPanel appId={app.id} appName={app.name} releases={releases.data ?? NONE} />
+          <Suspense fallback={<Loader size="sm" aria-label={t('common.loading')} />}>
+            <LogsPanel appId={app.id} appName={app.name} releases={releases.data ?? NONE} />
+          </Suspense>
         </Tabs.Panel>
         <Tabs.Panel value="history" pt="md">
           <HistoryPanel appId={app.id} releases={releases.data ?? NONE} currentVersion={release?.version} />
