@@ -161,6 +161,28 @@ describe('the console over the gateway alone', () => {
     expect((await drawn('requests'))[0]).toEqual({ label: 'primary · v1', points: 121 });
   }, 60_000);
 
+  it('the metrics are read again every 15 s while the tab is visible, not while it is hidden', async () => {
+    await page.goto(`${gateway.url}/console/apps/${canaryId}`);
+    await page.getByRole('tab', { name: 'Metrics' }).click();
+    await page.locator('[data-testid="metrics"][data-loaded-range="1h"]').waitFor();
+    const asked = () => watcher.asked.filter((a) => a.app_id === canaryId).length;
+    const first = asked();
+    await expect.poll(asked, { timeout: 20_000, interval: 500 }).toBe(first + 1);
+    // The browser tab hidden (as when another tab is in front): no request for longer than the interval.
+    const setVisibility = (state: 'hidden' | 'visible') =>
+      page.evaluate((value) => {
+        Object.defineProperty(document, 'visibilityState', { value, configurable: true });
+        document.dispatchEvent(new Event('visibilitychange', { bubbles: true }));
+      }, state);
+    await setVisibility('hidden');
+    const hidden = asked();
+    await page.waitForTimeout(17_000);
+    expect(asked()).toBe(hidden);
+    // Shown again: read at once, then every 15 s again.
+    await setVisibility('visible');
+    await expect.poll(asked, { timeout: 5_000 }).toBeGreaterThan(hidden);
+  }, 90_000);
+
   it('a cluster without Prometheus: the metrics tab says what is missing, with no charts', async () => {
     await page.goto(`${gateway.url}/console/apps/${failedId}`);
     await page.getByRole('tab', { name: 'Metrics' }).click();
