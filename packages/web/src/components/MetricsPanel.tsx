@@ -116,7 +116,7 @@ function MetricsView({ view, app, releases }: { view: AppMetrics; app: AppView; 
                 <MetricChart model={model} title={title} from={from} to={to} markers={markers} lineLabel={lineLabel} />
               ) : (
                 <Text size="sm" c="dimmed" data-testid="chart-no-data" data-chart={model.spec.id}>
-                  {missing.get(model.spec.metrics[0] as never) ?? t('metrics.noData')}
+                  {model.spec.metrics.map((m) => missing.get(m)).find(Boolean) ?? t('metrics.noData')}
                 </Text>
               )}
             </Card>
